@@ -1,0 +1,94 @@
+"""The one configuration object: every setting sgs reads, from `SGS_*` environment variables.
+
+Nothing else in sgs reads the environment; code takes a `Settings` (or the values it needs) as a parameter.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+ENV_PREFIX = "SGS_"
+
+
+def _default_cache() -> Path:
+    return Path.home() / ".cache" / "sgs"
+
+
+def _default_state() -> Path:
+    return Path.home() / ".local" / "state" / "sgs"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings with their defaults; each can be overridden by `SGS_<NAME>` (e.g. `SGS_KAFKA_PORT=19092`)."""
+
+    # Where Maven puts the fetched Kafka, Elasticsearch and registry distributions (outside the repo).
+    cache_dir: Path = field(default_factory=_default_cache)
+    # Data and logs of the local stack's servers.
+    state_dir: Path = field(default_factory=_default_state)
+    # Loopback ports of the local stack. Defaults avoid the usual 9092/9200/8080 so that a developer's
+    # own servers and the local stack can coexist.
+    kafka_port: int = 19092
+    kafka_controller_port: int = 19093
+    elasticsearch_port: int = 19200
+    elasticsearch_transport_port: int = 19300
+    registry_port: int = 18081
+    # Heaps sized for a 2-core, 24 GiB machine that also runs the workers and the test suite.
+    kafka_heap: str = "768m"
+    elasticsearch_heap: str = "1g"
+    registry_heap: str = "384m"
+    # JDK for all three servers (Kafka 4 and Elasticsearch 8 need Java 17+); empty: `java` on PATH.
+    java_home: str = ""
+    # Seconds `sgs stack up` waits for each server to become healthy.
+    startup_timeout: float = 120.0
+    # Where the servers are, for clients. Empty: the local stack's loopback addresses.
+    kafka_bootstrap: str = ""
+    elasticsearch_url: str = ""
+    registry_url: str = ""
+    # Prefix of every Kafka topic and Elasticsearch index.
+    topic_prefix: str = "sgs."
+    index_prefix: str = "sgs-"
+    # Operator-supplied working-day arrangement files (YAML/TOML) that extend chinese-calendar.
+    calendar_dir: Path | None = None
+
+    @property
+    def kafka_servers(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def elasticsearch(self) -> str:
+        return self.elasticsearch_url or f"http://127.0.0.1:{self.elasticsearch_port}"
+
+    @property
+    def registry(self) -> str:
+        """Confluent-compatible schema registry base URL (Apicurio's ccompat API in the local stack)."""
+        return self.registry_url or f"http://127.0.0.1:{self.registry_port}/apis/ccompat/v7"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            values[f.name] = _parse(f.name, hints[f.name], raw)
+        return cls(**values)
+
+
+def _parse(name: str, hint: Any, raw: str) -> Any:
+    try:
+        if hint is int:
+            return int(raw)
+        if hint is float:
+            return float(raw)
+        if hint is Path or hint == (Path | None):
+            return Path(raw).expanduser() if raw else None
+        return raw
+    except ValueError as exc:
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r}: {exc}") from exc
