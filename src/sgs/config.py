@@ -19,6 +19,10 @@ def _default_cache() -> Path:
 
 
 def _default_state() -> Path:
+    # Elasticsearch refuses to run as root, so under root the stack runs it as an unprivileged user, who
+    # cannot enter /root: root's state then lives where that user can reach it.
+    if os.geteuid() == 0:
+        return Path("/var/lib/sgs")
     return Path.home() / ".local" / "state" / "sgs"
 
 
@@ -37,12 +41,17 @@ class Settings:
     elasticsearch_port: int = 19200
     elasticsearch_transport_port: int = 19300
     registry_port: int = 18081
+    registry_management_port: int = 18082
     # Heaps sized for a 2-core, 24 GiB machine that also runs the workers and the test suite.
     kafka_heap: str = "768m"
     elasticsearch_heap: str = "1g"
     registry_heap: str = "384m"
-    # JDK for all three servers (Kafka 4 and Elasticsearch 8 need Java 17+); empty: `java` on PATH.
+    # JDK for Kafka and Elasticsearch (both need Java 17+); empty: `java` on PATH.
     java_home: str = ""
+    # JDK for the schema registry (Apicurio 3 needs Java 21+); empty: the newest JDK under /usr/lib/jvm.
+    registry_java_home: str = ""
+    # The unprivileged user that runs Elasticsearch when the stack is started by root.
+    elasticsearch_user: str = "sgs"
     # Seconds `sgs stack up` waits for each server to become healthy.
     startup_timeout: float = 120.0
     # Where the servers are, for clients. Empty: the local stack's loopback addresses.
