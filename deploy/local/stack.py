@@ -85,7 +85,8 @@ class LocalStack:
         self.fetch(report)
         started: list[Server] = []
         try:
-            waiting = [s for s in (self.kafka, self.elasticsearch) if self._start(s, report, started)]
+            first: tuple[Server, ...] = (self.kafka, self.elasticsearch)
+            waiting = [s for s in first if self._start(s, report, started)]
             # The registry keeps its schemas in Kafka: start it as soon as Kafka answers, beside Elasticsearch.
             self._wait_healthy([s for s in waiting if s is self.kafka], report)
             waiting = [s for s in waiting if s is not self.kafka]
