@@ -61,6 +61,10 @@ class Settings:
     # Prefix of every Kafka topic and Elasticsearch index.
     topic_prefix: str = "sgs."
     index_prefix: str = "sgs-"
+    # Faust workers: the first worker's web port (metrics, health); partitions and replication of new topics.
+    worker_web_port: int = 16066
+    topic_partitions: int = 4
+    topic_replication_factor: int = 1
     # Operator-supplied working-day arrangement files (YAML/TOML) that extend chinese-calendar.
     calendar_dir: Path | None = None
 
@@ -76,6 +80,14 @@ class Settings:
     def registry(self) -> str:
         """Confluent-compatible schema registry base URL (Apicurio's ccompat API in the local stack)."""
         return self.registry_url or f"http://127.0.0.1:{self.registry_port}/apis/ccompat/v7"
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as `SGS_*` variables, to hand to a child process (a worker, a gateway)."""
+        return {
+            ENV_PREFIX + f.name.upper(): "" if value is None else str(value)
+            for f in fields(self)
+            for value in [getattr(self, f.name)]
+        }
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -15,6 +15,7 @@ COMMANDS = {
     "codes": "sgs.cli.codes:codes",
     "deadline": "sgs.cli.deadline:deadline",
     "validate": "sgs.cli.validate:validate",
+    "worker": "sgs.cli.worker:worker",
 }
 
 
@@ -39,3 +40,7 @@ def cli() -> None:
 
     Settings come from SGS_* environment variables (see README, "Configuration").
     """
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,25 @@
+"""`sgs worker`: one Faust worker process; run N of them to share the partitions of one consumer group."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import click
+
+from sgs.config import Settings
+
+
+@click.command()
+@click.option("--web-port", type=int, help="Port of this worker's web server (/metrics); default from settings.")
+@click.option("--loglevel", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
+def worker(web_port: int | None, loglevel: str) -> None:
+    """流处理进程 — run a stream-processing worker until interrupted (SIGTERM/Ctrl-C stop it cleanly)."""
+    from faust import Worker
+
+    from sgs.streams.app import create_app
+
+    settings = Settings.from_env()
+    if web_port is not None:
+        settings = dataclasses.replace(settings, worker_web_port=web_port)
+    app = create_app(settings)
+    Worker(app, loglevel=loglevel).execute_from_commandline()

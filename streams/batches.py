@@ -1,0 +1,22 @@
+"""Batches of events that stay unacknowledged until the caller has written them (at-least-once sinks).
+
+`Stream.take()` acks a whole buffer even when the write that follows fails, losing events; `noack_take()`
+leaves acking to us. Faust annotates it as yielding values, but it yields the events themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import faust
+from faust.types import EventT, StreamT
+
+
+def unacked_batches(stream: StreamT[Any], max_events: int, within: float) -> AsyncIterator[list[EventT[Any]]]:
+    return cast(AsyncIterator[list[EventT[Any]]], cast(faust.Stream[Any], stream).noack_take(max_events, within))
+
+
+async def ack_all(stream: StreamT[Any], events: list[EventT[Any]]) -> None:
+    for event in events:
+        await cast(faust.Stream[Any], stream).ack(event)
