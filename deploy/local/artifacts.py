@@ -77,6 +77,5 @@ def fetch(artifacts: Artifacts, log_path: Path) -> None:
         result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False)
     if result.returncode != 0 or artifacts.missing():
         raise StackError(
-            f"fetching {', '.join(artifacts.missing()) or 'artifacts'} from Maven Central failed; "
-            f"see {log_path}"
+            f"fetching {', '.join(artifacts.missing()) or 'artifacts'} from Maven Central failed; see {log_path}"
         )

@@ -14,6 +14,7 @@ COMMANDS = {
     "stack": "sgs.cli.stack:stack",
     "codes": "sgs.cli.codes:codes",
     "deadline": "sgs.cli.deadline:deadline",
+    "demo": "sgs.cli.demo:demo",
     "validate": "sgs.cli.validate:validate",
     "worker": "sgs.cli.worker:worker",
 }
