@@ -15,7 +15,7 @@ def create_app(settings: Settings) -> faust.App:
         broker=f"kafka://{settings.kafka_servers}",
         store="rocksdb://",
         datadir=str(workers_dir / "{conf.id}"),
-        web_host="127.0.0.1",
+        web_host=settings.worker_web_host,
         web_port=settings.worker_web_port,
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication_factor,

@@ -62,6 +62,7 @@ class Settings:
     topic_prefix: str = "sgs."
     index_prefix: str = "sgs-"
     # Faust workers: the first worker's web port (metrics, health); partitions and replication of new topics.
+    worker_web_host: str = "127.0.0.1"
     worker_web_port: int = 16066
     topic_partitions: int = 4
     topic_replication_factor: int = 1
