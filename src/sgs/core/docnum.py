@@ -1,0 +1,40 @@
+"""Document numbers (文号) and the decision id built from them.
+
+The same decision arrives as 信环罚〔2024〕12号, 信环罚[2024]12号 or 信环罚（２０２４）１２号 depending on the
+clerk's input method; the normalized form makes them one decision id. The original text is kept for display
+by the caller — only the id uses the normalized form.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from sgs.core.codes import normalize_code
+from sgs.core.text import to_halfwidth
+
+DecisionKind = Literal["licence", "penalty"]
+
+# Brackets seen around the year in real 文号 (after full-width → half-width, so （）［］｛｝ arrive as ()[]{}):
+# 〔〕 the official form, [] () 【】, the look-alikes 〖〗 ﹝﹞ 〘〙 that input methods offer next to 〔〕, and {}.
+# Only a pair enclosing exactly four digits is rewritten, so brackets elsewhere in the number (e.g. 豫(信)) stay,
+# and an unmatched pair such as (2024] is treated as the typo it is.
+_OPEN = "〔[(【〖﹝〘{"
+_CLOSE = "〕])】〗﹞〙}"
+_YEAR_IN_BRACKETS = re.compile(f"[{re.escape(_OPEN)}]([0-9]{{4}})[{re.escape(_CLOSE)}]")
+_INVISIBLE = {cp: None for cp in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF)}
+
+
+def normalize_document_number(text: str) -> str:
+    """Half-width digits and letters, no whitespace, and 〔YYYY〕 whatever brackets held the year."""
+    compact = "".join(to_halfwidth(text).translate(_INVISIBLE).split())
+    return _YEAR_IN_BRACKETS.sub(r"〔\1〕", compact)
+
+
+def decision_id(kind: DecisionKind, authority_code: str, document_number: str) -> str:
+    """`<kind>:<issuing authority's unified code>:<normalized 文号>`, e.g. `penalty:11411502…:信环罚〔2024〕12号`.
+
+    Colons separate the parts: the kind never holds one and a valid unified code cannot, so the first two
+    colons split the id even when the 文号 itself contains a colon (split with maxsplit=2).
+    """
+    return f"{kind}:{normalize_code(authority_code)}:{normalize_document_number(document_number)}"

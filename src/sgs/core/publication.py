@@ -1,0 +1,223 @@
+"""How long a decision stays published (公示期限): the end date of a penalty's publication, and licences.
+
+The periods are configuration (`PublicationRules`, loadable from YAML) with the current NDRC/SAMR defaults:
+
+- 3 years from the decision date by default (the maximum);
+- 3 months when the decision is only 警告 / 通报批评 and/or a low fine;
+- at least 1 year for 特种设备, 安全生产 and 消防 penalties — recognized by keywords in 违法行为类型, the one
+  field that names the kind of offence whatever department decided it;
+- several categories in one decision: the longest period;
+- 限制开展生产经营活动 / 限制从业 ending later than that: the restriction's own end date;
+- a 公示截止期 the department supplied wins over all of these.
+
+"Low fine" is the amount the Administrative Penalty Law (2021, art. 51) allows to be imposed on the spot:
+up to ¥200 for a citizen and ¥3,000 for a legal person or other organization (0.02 and 0.3 万元).
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from sgs.core.text import to_halfwidth
+
+FINE = "罚款"
+
+
+def _default_category_months() -> Mapping[str, int]:
+    return MappingProxyType({"警告": 3, "通报批评": 3})
+
+
+@dataclass(frozen=True, slots=True)
+class PublicationRules:
+    default_months: int = 36
+    # Categories with a period of their own; every other category gets `default_months`.
+    category_months: Mapping[str, int] = field(default_factory=_default_category_months)
+    low_fine_months: int = 3
+    low_fine_wan_person: Decimal = Decimal("0.02")
+    low_fine_wan_organization: Decimal = Decimal("0.3")
+    floor_keywords: tuple[str, ...] = ("特种设备", "安全生产", "消防")
+    floor_months: int = 12
+    restriction_categories: frozenset[str] = frozenset({"限制开展生产经营活动", "限制从业"})
+
+
+DEFAULT_RULES = PublicationRules()
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` plus whole months, clamped to the end of a shorter month (2024-11-30 + 3 → 2025-02-28)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _amount(value: Decimal | float | None) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
+
+
+def is_low_fine(fine_amount_wan: Decimal | float | None, *, natural_person: bool, rules: PublicationRules) -> bool:
+    amount = _amount(fine_amount_wan)
+    if amount is None or amount < 0:
+        return False  # an unknown amount is not known to be low
+    return amount <= (rules.low_fine_wan_person if natural_person else rules.low_fine_wan_organization)
+
+
+def period_months(
+    categories: Iterable[str],
+    *,
+    illegal_act_type: str = "",
+    fine_amount_wan: Decimal | float | None = None,
+    natural_person: bool = False,
+    rules: PublicationRules = DEFAULT_RULES,
+) -> int:
+    """The publication period in months for a penalty's categories (the longest of them)."""
+    months: list[int] = []
+    for raw in categories:
+        category = raw.strip()
+        if not category:
+            continue
+        if category in rules.category_months:
+            months.append(rules.category_months[category])
+        elif category == FINE and is_low_fine(fine_amount_wan, natural_person=natural_person, rules=rules):
+            months.append(rules.low_fine_months)
+        else:
+            months.append(rules.default_months)
+    period = max(months, default=rules.default_months)
+    if any(keyword in illegal_act_type for keyword in rules.floor_keywords):
+        period = max(period, rules.floor_months)
+    return period
+
+
+def publication_end(
+    decision_date: date,
+    categories: Iterable[str],
+    *,
+    illegal_act_type: str = "",
+    fine_amount_wan: Decimal | float | None = None,
+    restriction_end: date | None = None,
+    supplied_end: date | None = None,
+    natural_person: bool = False,
+    rules: PublicationRules = DEFAULT_RULES,
+) -> date:
+    """公示截止期 of a penalty: the department's own when supplied, else decision date + period (see module)."""
+    if supplied_end is not None:
+        return supplied_end
+    names = [c.strip() for c in categories]
+    end = add_months(
+        decision_date,
+        period_months(
+            names,
+            illegal_act_type=illegal_act_type,
+            fine_amount_wan=fine_amount_wan,
+            natural_person=natural_person,
+            rules=rules,
+        ),
+    )
+    if restriction_end is not None and rules.restriction_categories.intersection(names):
+        end = max(end, restriction_end)
+    return end
+
+
+_LICENCE_VALID = frozenset({"1", "有效", "1有效", "1-有效", "1:有效", "1.有效"})
+
+
+def licence_is_public(status: str) -> bool:
+    """Licences are published while 当前状态 is 1 (有效); 2 (无效) and anything unknown are not."""
+    return "".join(to_halfwidth(status).split()) in _LICENCE_VALID
+
+
+# --- configuration files ------------------------------------------------------------------------------------------
+
+
+class PublicationRulesError(ValueError):
+    """A publication-rules file that cannot be used; the message names the file and the problem."""
+
+    def __init__(self, problem: str, path: Path | None = None) -> None:
+        self.problem = problem
+        self.path = path
+        super().__init__(f"{path}: {problem}" if path is not None else problem)
+
+
+_MONTH_KEYS = ("default_months", "low_fine_months", "floor_months")
+_AMOUNT_KEYS = ("low_fine_wan_person", "low_fine_wan_organization")
+
+
+def _months(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1200:
+        raise PublicationRulesError(f"{where}: 应为1–1200之间的整数月数，实为“{value}”")
+    return value
+
+
+def _strings(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise PublicationRulesError(f"{where}: 应为非空文本的列表")
+    return tuple(v.strip() for v in value)
+
+
+def parse_publication_rules(text: str) -> PublicationRules:
+    """Rules from YAML whose keys are `PublicationRules`' fields; absent keys keep their defaults."""
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PublicationRulesError(f"无法解析YAML：{exc}") from exc
+    if data is None:
+        return DEFAULT_RULES
+    if not isinstance(data, dict):
+        raise PublicationRulesError("文件内容应为一个映射")
+    known = {f.name for f in fields(PublicationRules)}
+    unknown = sorted(map(str, set(data) - known))
+    if unknown:
+        raise PublicationRulesError(f"未知的键 {', '.join(unknown)}（可用：{', '.join(sorted(known))}）")
+    values: dict[str, Any] = {}
+    for key in _MONTH_KEYS:
+        if key in data:
+            values[key] = _months(data[key], key)
+    for key in _AMOUNT_KEYS:
+        if key in data:
+            amount = (
+                _amount(data[key]) if isinstance(data[key], int | float) and not isinstance(data[key], bool) else None
+            )
+            if amount is None or amount < 0:
+                raise PublicationRulesError(f"{key}: 应为不小于0的金额（万元），实为“{data[key]}”")
+            values[key] = amount
+    if "category_months" in data:
+        raw = data["category_months"]
+        if not isinstance(raw, dict):
+            raise PublicationRulesError("category_months: 应为 处罚类别: 月数 的映射")
+        values["category_months"] = MappingProxyType(
+            {str(k).strip(): _months(v, f"category_months.{k}") for k, v in raw.items()}
+        )
+    if "floor_keywords" in data:
+        values["floor_keywords"] = _strings(data["floor_keywords"], "floor_keywords")
+    if "restriction_categories" in data:
+        values["restriction_categories"] = frozenset(_strings(data["restriction_categories"], "restriction_categories"))
+    return PublicationRules(**values)
+
+
+def load_publication_rules(path: Path) -> PublicationRules:
+    """Read rules from a YAML file (shell); raises `PublicationRulesError` naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PublicationRulesError(f"无法读取：{exc}", path) from exc
+    try:
+        return parse_publication_rules(text)
+    except PublicationRulesError as exc:
+        raise PublicationRulesError(exc.problem, path) from exc

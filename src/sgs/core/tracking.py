@@ -1,0 +1,149 @@
+"""The deadline tracker's state machine, pure: what each observation does to one decision's deadline state.
+
+States: pending → published_on_time | published_late; pending → at_risk (the deadline is today or the next
+working day) → overdue (the deadline day ended, China Standard Time, with nothing published) →
+published_late. Every function takes `now` (an aware datetime) and the calendar, and returns the new state
+with the transitions it made, so the stream shell only stores, emits and counts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+
+from sgs.core.calendar import WorkingCalendar
+from sgs.core.dates import CHINA_TZ
+from sgs.core.deadline import deadline as deadline_of
+from sgs.core.deadline import is_at_risk, working_days_late
+
+
+class TrackState(StrEnum):
+    PENDING = "pending"
+    AT_RISK = "at_risk"
+    OVERDUE = "overdue"
+    PUBLISHED_ON_TIME = "published_on_time"
+    PUBLISHED_LATE = "published_late"
+
+    @property
+    def open(self) -> bool:
+        """Nothing valid published yet."""
+        return self in (TrackState.PENDING, TrackState.AT_RISK, TrackState.OVERDUE)
+
+
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    decision_id: str
+    kind: str
+    department_code: str
+    decision_date: date
+    deadline: date
+    provisional: bool
+    state: TrackState
+    first_seen_at: datetime
+    published_at: datetime | None = None
+    working_days_late: int | None = None
+    # Transitions so far: the version of this decision's document in the deadlines index.
+    sequence: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    decision_id: str
+    from_state: TrackState | None  # None: first seen
+    to_state: TrackState
+    at: datetime
+    tracked: Tracked
+
+
+def end_of_day(day: date) -> datetime:
+    """The instant a day ends in China Standard Time: a deadline day's records are on time before it."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=CHINA_TZ)
+
+
+def _today(now: datetime) -> date:
+    return now.astimezone(CHINA_TZ).date()
+
+
+def _move(tracked: Tracked, to: TrackState, now: datetime, **changes: object) -> tuple[Tracked, Transition]:
+    moved = dataclasses.replace(tracked, state=to, sequence=tracked.sequence + 1, **changes)  # type: ignore[arg-type]
+    return moved, Transition(tracked.decision_id, tracked.state, to, now, moved)
+
+
+def observe(
+    tracked: Tracked | None,
+    *,
+    decision_id: str,
+    kind: str,
+    department_code: str,
+    decision_date: date,
+    now: datetime,
+    calendar: WorkingCalendar,
+) -> tuple[Tracked, list[Transition]]:
+    """A submission of the decision was seen (valid or not): start tracking it, or follow a new decision date."""
+    due = deadline_of(decision_date, calendar)
+    if tracked is None:
+        first = Tracked(decision_id, kind, department_code, decision_date, due.date, due.provisional,
+                        TrackState.PENDING, now, sequence=1)  # fmt: skip
+        opened = Transition(decision_id, None, TrackState.PENDING, now, first)
+        checked, transitions = check(first, now=now, calendar=calendar)
+        return checked, [opened, *transitions]
+    if not tracked.state.open or tracked.decision_date == decision_date:
+        return tracked, []
+    # A correction changed the decision date while nothing is published: the deadline follows it. States only
+    # move forward, so a later deadline does not take an overdue item back to pending.
+    moved = dataclasses.replace(tracked, decision_date=decision_date, deadline=due.date, provisional=due.provisional)
+    return check(moved, now=now, calendar=calendar)
+
+
+def check(tracked: Tracked, *, now: datetime, calendar: WorkingCalendar) -> tuple[Tracked, list[Transition]]:
+    """Time passed: an open item may have become at risk or overdue."""
+    transitions: list[Transition] = []
+    if tracked.state in (TrackState.PENDING, TrackState.AT_RISK) and now >= end_of_day(tracked.deadline):
+        tracked, transition = _move(tracked, TrackState.OVERDUE, now)
+        transitions.append(transition)
+    elif tracked.state is TrackState.PENDING and is_at_risk(tracked.deadline, _today(now), calendar):
+        tracked, transition = _move(tracked, TrackState.AT_RISK, now)
+        transitions.append(transition)
+    return tracked, transitions
+
+
+def publish(tracked: Tracked, *, published_at: datetime, calendar: WorkingCalendar) -> tuple[Tracked, list[Transition]]:
+    """A valid version became searchable: the item closes on time or late. Only the first publication counts."""
+    if not tracked.state.open:
+        return tracked, []
+    if published_at < end_of_day(tracked.deadline):
+        moved, transition = _move(tracked, TrackState.PUBLISHED_ON_TIME, published_at, published_at=published_at,
+                                  working_days_late=0)  # fmt: skip
+    else:
+        late = working_days_late(tracked.deadline, _today(published_at), calendar)
+        moved, transition = _move(tracked, TrackState.PUBLISHED_LATE, published_at, published_at=published_at,
+                                  working_days_late=late)  # fmt: skip
+    return moved, [transition]
+
+
+def recompute(tracked: Tracked, calendar: WorkingCalendar) -> Tracked:
+    """A provisional deadline, after the calendar gained the year's arrangement."""
+    if not tracked.provisional:
+        return tracked
+    due = deadline_of(tracked.decision_date, calendar)
+    return dataclasses.replace(tracked, deadline=due.date, provisional=due.provisional)
+
+
+def next_alarm(tracked: Tracked, calendar: WorkingCalendar) -> datetime | None:
+    """When `check` can next change this item: the start of its first at-risk day, or the end of its deadline."""
+    if tracked.state is TrackState.PENDING:
+        # At risk from the start of the last working day before the deadline (weekends in between count too).
+        day = tracked.deadline - timedelta(days=1)
+        while not calendar.is_working_day(day) and day > tracked.decision_date:
+            day -= timedelta(days=1)
+        return datetime.combine(day, time.min, tzinfo=CHINA_TZ)
+    if tracked.state is TrackState.AT_RISK:
+        return end_of_day(tracked.deadline)
+    return None
+
+
+def days_late_so_far(tracked: Tracked, now: datetime, calendar: WorkingCalendar) -> int:
+    """For an overdue item: how many working days past its deadline it is today."""
+    return working_days_late(tracked.deadline, _today(now), calendar)

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sgs.core.calendar import default_calendar
+from sgs.core.dates import CHINA_TZ
+from sgs.core.tracking import Tracked, TrackState, check, end_of_day, next_alarm, observe, publish
+
+CAL = default_calendar()
+
+
+def cst(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=CHINA_TZ)
+
+
+def seen(decided: date, now: datetime) -> tuple[Tracked, list[TrackState]]:
+    tracked, transitions = observe(
+        None,
+        decision_id="penalty:X:1",
+        kind="penalty",
+        department_code="D",
+        decision_date=decided,
+        now=now,
+        calendar=CAL,
+    )
+    return tracked, [t.to_state for t in transitions]
+
+
+def test_spring_festival_example_from_the_standard() -> None:
+    tracked, states = seen(date(2025, 1, 24), cst(2025, 1, 24, 10))
+    assert tracked.deadline == date(2025, 2, 10) and not tracked.provisional
+    assert states == [TrackState.PENDING]
+
+
+def test_at_risk_from_the_last_working_day_before_the_deadline() -> None:
+    tracked, _ = seen(date(2025, 1, 24), cst(2025, 1, 24, 10))
+    alarm = next_alarm(tracked, CAL)
+    assert alarm == cst(2025, 2, 8)  # Saturday 2025-02-08 is a makeup working day
+    assert check(tracked, now=alarm - timedelta(seconds=1), calendar=CAL)[1] == []
+    at_risk, transitions = check(tracked, now=alarm, calendar=CAL)
+    assert at_risk.state is TrackState.AT_RISK and len(transitions) == 1
+    assert next_alarm(at_risk, CAL) == end_of_day(date(2025, 2, 10)) == cst(2025, 2, 11)
+
+
+def test_overdue_exactly_when_the_deadline_day_ends_in_china_standard_time() -> None:
+    tracked, _ = seen(date(2025, 1, 24), cst(2025, 1, 24, 10))
+    before, none = check(tracked, now=cst(2025, 2, 10, 23, 59, 59), calendar=CAL)
+    assert before.state is TrackState.AT_RISK and [t.to_state for t in none] == [TrackState.AT_RISK]
+    overdue, transitions = check(before, now=cst(2025, 2, 11), calendar=CAL)
+    assert overdue.state is TrackState.OVERDUE and [t.from_state for t in transitions] == [TrackState.AT_RISK]
+    assert check(overdue, now=cst(2025, 3, 1), calendar=CAL)[1] == []  # once
+
+
+def test_published_by_the_end_of_the_deadline_day_is_on_time() -> None:
+    tracked, _ = seen(date(2025, 1, 24), cst(2025, 1, 24, 10))
+    done, _ = publish(tracked, published_at=cst(2025, 2, 10, 23, 59), calendar=CAL)
+    assert done.state is TrackState.PUBLISHED_ON_TIME and done.working_days_late == 0
+    assert publish(done, published_at=cst(2025, 2, 12), calendar=CAL)[1] == []  # only the first counts
+
+
+def test_overdue_then_published_late_counts_working_days() -> None:
+    tracked, _ = seen(date(2025, 1, 24), cst(2025, 1, 24, 10))
+    overdue, _ = check(tracked, now=cst(2025, 2, 11, 0, 0, 1), calendar=CAL)
+    late, transitions = publish(overdue, published_at=cst(2025, 2, 13, 9), calendar=CAL)
+    assert late.state is TrackState.PUBLISHED_LATE and late.working_days_late == 3
+    assert [(t.from_state, t.to_state) for t in transitions] == [(TrackState.OVERDUE, TrackState.PUBLISHED_LATE)]
+
+
+def test_first_seen_after_the_deadline_is_overdue_at_once() -> None:
+    _, states = seen(date(2024, 9, 2), cst(2024, 11, 1))
+    assert states == [TrackState.PENDING, TrackState.OVERDUE]
+
+
+def test_a_corrected_decision_date_moves_an_open_deadline() -> None:
+    tracked, _ = seen(date(2025, 3, 3), cst(2025, 3, 3, 9))
+    moved, _ = observe(tracked, decision_id=tracked.decision_id, kind="penalty", department_code="D",
+                       decision_date=date(2025, 3, 5), now=cst(2025, 3, 5, 9), calendar=CAL)  # fmt: skip
+    assert moved.deadline == date(2025, 3, 14)
+
+
+@given(st.dates(date(2024, 1, 1), date(2026, 12, 20)), st.integers(0, 40 * 24))
+def test_states_only_move_forward_and_each_transition_once(decided: date, hours: int) -> None:
+    order = list(TrackState)
+    tracked, _ = seen(decided, cst(decided.year, decided.month, decided.day, 9))
+    now = cst(decided.year, decided.month, decided.day, 9) + timedelta(hours=hours)
+    first, transitions = check(tracked, now=now, calendar=CAL)
+    for t in transitions:
+        assert t.from_state is not None and order.index(t.to_state) > order.index(t.from_state)
+    assert check(first, now=now, calendar=CAL)[1] == []
+    assert first.sequence == tracked.sequence + len(transitions)
