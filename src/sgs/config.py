@@ -66,6 +66,13 @@ class Settings:
     worker_web_port: int = 16066
     topic_partitions: int = 4
     topic_replication_factor: int = 1
+    # The worker's clock: "" is the system clock; "file:PATH" reads the current time (ISO 8601) from PATH,
+    # so that tests and the demo can move time across deadlines and holidays.
+    clock: str = ""
+    # How often each worker looks for deadlines that passed (seconds).
+    deadline_check_interval: float = 5.0
+    # Secret for the keyed hash that identifies natural persons without their ID numbers.
+    person_key_secret: str = "sgs-local-development-only"  # noqa: S105 - replace in production
     # Operator-supplied working-day arrangement files (YAML/TOML) that extend chinese-calendar.
     calendar_dir: Path | None = None
 

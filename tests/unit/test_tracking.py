@@ -76,8 +76,15 @@ def test_first_seen_after_the_deadline_is_overdue_at_once() -> None:
 
 def test_a_corrected_decision_date_moves_an_open_deadline() -> None:
     tracked, _ = seen(date(2025, 3, 3), cst(2025, 3, 3, 9))
-    moved, _ = observe(tracked, decision_id=tracked.decision_id, kind="penalty", department_code="D",
-                       decision_date=date(2025, 3, 5), now=cst(2025, 3, 5, 9), calendar=CAL)  # fmt: skip
+    moved, _ = observe(
+        tracked,
+        decision_id=tracked.decision_id,
+        kind="penalty",
+        department_code="D",
+        decision_date=date(2025, 3, 5),
+        now=cst(2025, 3, 5, 9),
+        calendar=CAL,
+    )
     assert moved.deadline == date(2025, 3, 14)
 
 

@@ -84,8 +84,17 @@ def observe(
     """A submission of the decision was seen (valid or not): start tracking it, or follow a new decision date."""
     due = deadline_of(decision_date, calendar)
     if tracked is None:
-        first = Tracked(decision_id, kind, department_code, decision_date, due.date, due.provisional,
-                        TrackState.PENDING, now, sequence=1)  # fmt: skip
+        first = Tracked(
+            decision_id,
+            kind,
+            department_code,
+            decision_date,
+            due.date,
+            due.provisional,
+            TrackState.PENDING,
+            now,
+            sequence=1,
+        )
         opened = Transition(decision_id, None, TrackState.PENDING, now, first)
         checked, transitions = check(first, now=now, calendar=calendar)
         return checked, [opened, *transitions]
@@ -114,12 +123,14 @@ def publish(tracked: Tracked, *, published_at: datetime, calendar: WorkingCalend
     if not tracked.state.open:
         return tracked, []
     if published_at < end_of_day(tracked.deadline):
-        moved, transition = _move(tracked, TrackState.PUBLISHED_ON_TIME, published_at, published_at=published_at,
-                                  working_days_late=0)  # fmt: skip
+        moved, transition = _move(
+            tracked, TrackState.PUBLISHED_ON_TIME, published_at, published_at=published_at, working_days_late=0
+        )
     else:
         late = working_days_late(tracked.deadline, _today(published_at), calendar)
-        moved, transition = _move(tracked, TrackState.PUBLISHED_LATE, published_at, published_at=published_at,
-                                  working_days_late=late)  # fmt: skip
+        moved, transition = _move(
+            tracked, TrackState.PUBLISHED_LATE, published_at, published_at=published_at, working_days_late=late
+        )
     return moved, [transition]
 
 

@@ -1,0 +1,284 @@
+"""What one submission does to a decision, pure: checks, validation, the merge, and the messages it causes.
+
+The stream shell decodes the bytes, looks up the stored state, calls `handle`, then stores and sends what it
+returns. Everything here is a function of its arguments (the clock and the calendar included), so every
+rule of the pipeline is tested without Kafka.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from sgs.core.calendar import WorkingCalendar
+from sgs.core.codes import check_uscc, normalize_code
+from sgs.core.dates import CHINA_TZ
+from sgs.core.decision import Decision
+from sgs.core.masking import archive_view, public_view
+from sgs.core.merge import MergeState, Outcome, content_hash, merge
+from sgs.core.problems import Problem
+from sgs.core.publication import licence_is_public
+from sgs.core.validate import validate
+
+OPERATIONS = ("upsert", "revoke")
+SOURCES = ("sdk", "gateway", "import")
+KINDS = ("licence", "penalty")
+# A decision is a few kilobytes; this bounds what one submission may make the platform index and store.
+MAX_DECISION_CHARACTERS = 100_000
+
+Status = Literal["active", "revoked", "expired", "not_public"]
+_KEPT_ON_REVOKE = ("subject_code", "decision_date", "publication_end", "public_document", "archive_document")
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """The merge table's value for one decision id."""
+
+    merge: MergeState
+    sequence: int
+    status: Status
+    department_code: str
+    kind: str
+    # Where the submission that made this state was read: a replay after a crash re-reads offsets up to it.
+    partition: int
+    offset: int
+    current: Mapping[str, Any]  # the last current-state record emitted
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "merge": dataclasses.asdict(self.merge),
+            "sequence": self.sequence,
+            "status": self.status,
+            "department_code": self.department_code,
+            "kind": self.kind,
+            "partition": self.partition,
+            "offset": self.offset,
+            "current": dict(self.current),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Stored:
+        return cls(
+            MergeState(**data["merge"]),
+            data["sequence"],
+            data["status"],
+            data["department_code"],
+            data["kind"],
+            data["partition"],
+            data["offset"],
+            data["current"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """For the deadline tracker: a submission proved the decision exists (valid or not)."""
+
+    decision_id: str
+    kind: str
+    department_code: str
+    decision_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    outcome: str  # applied | duplicate | stale | rejected | replayed
+    stored: Stored | None  # the new table value; None: leave the table as it is
+    current: Mapping[str, Any] | None  # the current-state record to emit
+    problems: tuple[Problem, ...]  # non-empty: a dead letter
+    seen: Seen | None
+    revoked: str | None  # decision id the tracker should stop chasing
+    department_code: str
+    kind: str
+
+
+def _reject(problems: list[Problem], envelope: Mapping[str, Any] | None, seen: Seen | None = None) -> Handled:
+    envelope = envelope or {}
+    return Handled(
+        "rejected",
+        None,
+        None,
+        tuple(problems),
+        seen,
+        None,
+        str(envelope.get("department_code") or ""),
+        str(envelope.get("kind") or ""),
+    )
+
+
+def _envelope_problems(envelope: Mapping[str, Any], key: str | None) -> list[Problem]:
+    problems = []
+    if envelope.get("operation") not in OPERATIONS:
+        problems.append(
+            Problem("operation", "envelope.operation", f"操作“{envelope.get('operation')}”无效，应为upsert或revoke")
+        )
+    if envelope.get("source") not in SOURCES:
+        problems.append(
+            Problem("source", "envelope.source", f"来源“{envelope.get('source')}”无效，应为sdk、gateway或import")
+        )
+    if envelope.get("kind") not in KINDS:
+        problems.append(Problem("kind", "envelope.kind", f"决定类型“{envelope.get('kind')}”无效，应为licence或penalty"))
+    department = check_uscc(str(envelope.get("department_code") or ""))
+    if not department.valid:
+        problems.append(
+            Problem("department_code", "envelope.department_code", f"报送部门统一社会信用代码无效：{department.reason}")
+        )
+    if key is not None and key != envelope.get("decision_id"):
+        problems.append(Problem("decision_id", "envelope.key_mismatch", "消息键与决定标识(decision_id)不一致"))
+    return problems
+
+
+def _status(decision: Decision) -> Status:
+    if decision.kind == "licence" and not licence_is_public(decision.text("status") or ""):
+        return "not_public"
+    return "active"
+
+
+def _current_record(
+    decision_id: str,
+    kind: str,
+    stored_merge: MergeState,
+    sequence: int,
+    status: Status,
+    department: str,
+    decision: Decision | None,
+    now: datetime,
+) -> dict[str, Any]:
+    public = archive = None
+    if decision is not None:
+        public = json.dumps(public_view(decision), ensure_ascii=False)
+        archive = json.dumps(archive_view(decision), ensure_ascii=False)
+    return {
+        "decision_id": decision_id,
+        "kind": kind,
+        "sequence": sequence,
+        "version": stored_merge.version,
+        "status": status,
+        "department_code": department,
+        "subject_code": decision.subject_code if decision else None,
+        "decision_date": decision.decision_date.isoformat() if decision else None,
+        "publication_end": decision.publication_end.isoformat() if decision and decision.publication_end else None,
+        "event_id": stored_merge.event_id,
+        "content_hash": stored_merge.content_hash,
+        "updated_at": now,
+        "public_document": public,
+        "archive_document": archive,
+    }
+
+
+def handle(
+    envelope: Mapping[str, Any] | None,
+    stored: Stored | None,
+    *,
+    key: str | None,
+    location: Location,
+    now: datetime,
+    calendar: WorkingCalendar,
+    undecodable: str | None = None,
+) -> Handled:
+    """Decide what a submission does. `envelope` is None when the bytes could not be decoded (`undecodable`)."""
+    if envelope is None:
+        return _reject([Problem("", "payload.undecodable", f"消息无法按Avro解码：{undecodable}")], None)
+    if stored is not None and stored.partition == location.partition and location.offset <= stored.offset:
+        # Read again after a crash or rebalance: the state already holds it. Re-emit, so that whatever the
+        # crash interrupted still reaches the topics; downstream writes are idempotent.
+        return Handled("replayed", stored, stored.current, (), None, None, stored.department_code, stored.kind)
+    problems = _envelope_problems(envelope, key)
+    if problems:
+        return _reject(problems, envelope)
+    department = normalize_code(envelope["department_code"])
+    decision_id: str = envelope["decision_id"]
+    kind: str = envelope["kind"]
+    if envelope["operation"] == "revoke":
+        return _revoke(envelope, stored, department, location, now)
+    return _upsert(envelope, stored, department, decision_id, kind, location, now, calendar)
+
+
+def _revoke(
+    envelope: Mapping[str, Any], stored: Stored | None, department: str, location: Location, now: datetime
+) -> Handled:
+    decision_id, kind = envelope["decision_id"], envelope["kind"]
+    if not decision_id.startswith(f"{kind}:"):
+        return _reject(
+            [Problem("decision_id", "revoke.decision_id", f"决定标识“{decision_id}”不是{kind}类决定")], envelope
+        )
+    if stored is not None and stored.department_code != department:
+        return _reject([Problem("department_code", "department.not_own", "只能撤销本部门报送的决定")], envelope)
+    submission = MergeState(envelope["version"], "revoke", content_hash(None), str(envelope["event_id"]))
+    outcome, kept = merge(stored.merge if stored else None, submission)
+    if outcome is not Outcome.APPLIED or kept is None:
+        return Handled(outcome.value, None, None, (), None, None, department, kind)
+    sequence = (stored.sequence if stored else 0) + 1
+    # The withdrawn record keeps its content for the archive; a revoke of a decision never seen is a stub
+    # that still blocks older versions that arrive after it.
+    previous = stored.current if stored else {}
+    current = _current_record(decision_id, kind, kept, sequence, "revoked", department, None, now)
+    current.update({k: previous[k] for k in _KEPT_ON_REVOKE if k in previous})
+    new = Stored(kept, sequence, "revoked", department, kind, location.partition, location.offset, current)
+    return Handled("applied", new, current, (), None, decision_id, department, kind)
+
+
+def _upsert(
+    envelope: Mapping[str, Any],
+    stored: Stored | None,
+    department: str,
+    decision_id: str,
+    kind: str,
+    location: Location,
+    now: datetime,
+    calendar: WorkingCalendar,
+) -> Handled:
+    raw = envelope.get("decision")
+    if not isinstance(raw, Mapping):
+        return _reject([Problem("decision", "envelope.decision_missing", "upsert操作缺少决定内容")], envelope)
+    values = {name: value for name, value in raw.items() if value is not None}
+    if sum(len(str(v)) for v in values.values()) > MAX_DECISION_CHARACTERS:
+        return _reject([Problem("", "record.too_large", f"决定内容超过{MAX_DECISION_CHARACTERS}个字符")], envelope)
+    result = validate(kind, values, today=now.astimezone(CHINA_TZ).date(), calendar=calendar)
+    seen = None
+    if result.decision_id == decision_id and result.decision_date is not None:
+        seen = Seen(decision_id, kind, department, result.decision_date)
+    problems = list(result.problems)
+    if result.decision_id is not None and result.decision_id != decision_id:
+        problems.append(
+            Problem(
+                "decision_id",
+                "envelope.decision_id_mismatch",
+                f"决定标识应为“{result.decision_id}”，消息中为“{decision_id}”",
+            )
+        )
+    source = result.values.get("source_department_code")
+    if isinstance(source, str) and normalize_code(source) != department:
+        problems.append(
+            Problem(
+                "source_department_code",
+                "department.not_own",
+                "数据来源单位统一社会信用代码与报送部门不一致：部门只能报送本部门的决定",
+            )
+        )
+    if stored is not None and stored.department_code != department:
+        problems.append(Problem("department_code", "department.not_own", "该决定由其他部门报送，不能修改"))
+    if problems or result.record is None:
+        return _reject(problems, envelope, seen)
+    decision = result.record
+    archive = archive_view(decision)
+    submission = MergeState(envelope["version"], "upsert", content_hash(archive), str(envelope["event_id"]))
+    outcome, kept = merge(stored.merge if stored else None, submission)
+    if outcome is not Outcome.APPLIED or kept is None:
+        return Handled(outcome.value, None, None, (), seen, None, department, kind)
+    sequence = (stored.sequence if stored else 0) + 1
+    status = _status(decision)
+    current = _current_record(decision_id, kind, kept, sequence, status, department, decision, now)
+    new = Stored(kept, sequence, status, department, kind, location.partition, location.offset, current)
+    return Handled("applied", new, current, (), seen, None, department, kind)

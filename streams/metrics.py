@@ -1,0 +1,40 @@
+"""Prometheus metrics of the stream workers. Names follow Prometheus conventions (base units, _total)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+SUBMISSIONS = Counter(
+    "sgs_submissions_total",
+    "Submissions processed, by submitting department, kind and outcome (applied, duplicate, stale, rejected).",
+    ["department", "kind", "outcome"],
+)
+DEAD_LETTERS = Counter("sgs_dead_letters_total", "Submissions sent to dead letters, by problem code.", ["reason"])
+DEADLINE_TRANSITIONS = Counter(
+    "sgs_deadline_transitions_total",
+    "Deadline state transitions, by department, kind and new state.",
+    ["department", "kind", "state"],
+)
+DEADLINES_OPEN = Gauge(
+    "sgs_deadlines_open", "Decisions of this worker's partitions not yet published, by state.", ["state"]
+)
+DEADLINES_PROVISIONAL = Gauge(
+    "sgs_deadlines_provisional", "Open decisions whose deadline is provisional (calendar year missing)."
+)
+PUBLICATION_LATENCY = Histogram(
+    "sgs_publication_latency_working_days",
+    "Working days from decision to first publication.",
+    ["kind"],
+    buckets=(0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 15, 20, 30, 60),
+)
+ES_BULK_SECONDS = Histogram(
+    "sgs_elasticsearch_bulk_duration_seconds", "Duration of Elasticsearch bulk requests.", ["index"]
+)
+ES_RETRIES = Counter("sgs_elasticsearch_retries_total", "Documents retried after 429/5xx or connection errors.")
+ES_CONFLICTS = Counter(
+    "sgs_elasticsearch_version_conflicts_total", "Writes answered 409: a newer version was already indexed."
+)
+ES_REJECTED = Counter("sgs_elasticsearch_rejected_total", "Documents Elasticsearch refused (mapping errors).")
+CONSUMER_LAG = Gauge(
+    "sgs_consumer_lag_messages", "Messages not yet consumed, by topic and partition.", ["topic", "partition"]
+)

@@ -1,0 +1,83 @@
+"""The pipeline's Kafka topics: names under the configured prefix, partitions, and retention or compaction.
+
+Every topic keyed by decision id has the same partition count, so one decision's submissions, state and
+deadline messages land on the same partition number and one worker owns all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from sgs.config import Settings
+
+RETAIN_FOREVER = "-1"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    config: dict[str, str]
+    doc: str
+
+
+@dataclass(frozen=True)
+class Topics:
+    prefix: str
+
+    @property
+    def submitted(self) -> str:
+        return f"{self.prefix}decisions.submitted"
+
+    @property
+    def rejected(self) -> str:
+        return f"{self.prefix}decisions.rejected"
+
+    @property
+    def current(self) -> str:
+        return f"{self.prefix}decisions.current"
+
+    @property
+    def deadline_input(self) -> str:
+        return f"{self.prefix}deadline.input"
+
+    @property
+    def deadline_events(self) -> str:
+        return f"{self.prefix}deadline.events"
+
+    def specs(self) -> list[TopicSpec]:
+        retained = {"cleanup.policy": "delete", "retention.ms": RETAIN_FOREVER}
+        compacted = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
+        return [
+            TopicSpec(self.submitted, retained, "every submission as sent (Avro Submission)"),
+            TopicSpec(self.rejected, retained, "dead letters: original bytes, where they were, every problem"),
+            TopicSpec(self.current, compacted, "latest state per decision id (Avro CurrentState)"),
+            TopicSpec(
+                self.deadline_input,
+                {"cleanup.policy": "delete", "retention.ms": str(7 * 86_400_000)},
+                "what the deadline tracker observes: seen, published, revoked, check",
+            ),
+            TopicSpec(self.deadline_events, retained, "deadline state transitions, each once"),
+        ]
+
+
+def ensure_topics(settings: Settings) -> list[str]:
+    """Create whichever pipeline topics are missing; return the names created. Safe to run at any time."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka_servers})
+    existing = set(admin.list_topics(timeout=15).topics)
+    wanted = [
+        NewTopic(spec.name, settings.topic_partitions, settings.topic_replication_factor, config=spec.config)
+        for spec in Topics(settings.topic_prefix).specs()
+        if spec.name not in existing
+    ]
+    if not wanted:
+        return []
+    for future in admin.create_topics(wanted, operation_timeout=30).values():
+        try:
+            future.result()
+        except Exception as exc:  # a racing worker may have created it: that is fine
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
+    return [topic.topic for topic in wanted]

@@ -1,0 +1,176 @@
+"""The pipeline's rules for one submission, without Kafka: checks, merge, dead letters, deadline notices."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from functools import reduce
+from typing import Any
+
+from sgs.core.calendar import default_calendar
+from sgs.core.codes import org_check_character, uscc_check_character
+from sgs.core.docnum import decision_id
+from sgs.core.submission import Handled, Location, Stored, handle
+
+CAL = default_calendar()
+NOW = datetime(2025, 3, 10, 2, tzinfo=UTC)
+
+
+def uscc(prefix8: str, body8: str) -> str:
+    """A made-up unified code with both check characters right (the embedded org code's and its own)."""
+    first17 = prefix8 + body8 + (org_check_character(body8) or "")
+    return first17 + (uscc_check_character(first17) or "")
+
+
+ENV_BUREAU = uscc("11411500", "MB123456")  # 信阳市生态环境局 (made up)
+OTHER_BUREAU = uscc("11411500", "MB765432")
+COMPANY = uscc("91411502", "MA40AB12")
+
+
+def penalty(**changes: str) -> dict[str, str]:
+    record = {
+        "subject_name": "信阳市某某化工有限公司",
+        "subject_category": "法人及非法人组织",
+        "subject_code": COMPANY,
+        "legal_representative": "张三",
+        "legal_representative_id_type": "身份证",
+        "legal_representative_id_number": "411502199508081269",
+        "document_number": "信环罚〔2025〕12号",
+        "illegal_act_type": "超标排放污染物",
+        "facts": "经查，当事人超标排放废水。",
+        "legal_basis": "《中华人民共和国水污染防治法》第八十三条",
+        "penalty_categories": "罚款",
+        "penalty_content": "罚款人民币贰万元",
+        "fine_amount": "2",
+        "decision_date": "2025-03-05",
+        "valid_to": "2025-09-05",
+        "authority_name": "信阳市生态环境局",
+        "authority_code": ENV_BUREAU,
+        "source_department": "信阳市生态环境局",
+        "source_department_code": ENV_BUREAU,
+    }
+    return record | changes
+
+
+DECISION_ID = decision_id("penalty", ENV_BUREAU, "信环罚〔2025〕12号")
+
+
+def envelope(
+    version: int = 1, operation: str = "upsert", department: str = ENV_BUREAU, **decision: str
+) -> dict[str, Any]:
+    return {
+        "event_id": f"e-{version}-{operation}",
+        "operation": operation,
+        "version": version,
+        "department_code": department,
+        "submitted_at": NOW,
+        "source": "sdk",
+        "kind": "penalty",
+        "decision_id": DECISION_ID,
+        "decision": penalty(**decision) if operation == "upsert" else None,
+        "original": None,
+    }
+
+
+def run(env: Mapping[str, Any] | None, stored: Stored | None = None, offset: int = 0) -> Handled:
+    return handle(env, stored, key=DECISION_ID, location=Location("t", 0, offset), now=NOW, calendar=CAL)
+
+
+def fold(envelopes: list[dict[str, Any]]) -> Stored | None:
+    def step(stored: Stored | None, item: tuple[int, dict[str, Any]]) -> Stored | None:
+        handled = run(item[1], stored, offset=item[0])
+        return handled.stored or stored
+
+    return reduce(step, enumerate(envelopes), None)
+
+
+def codes(handled: Handled) -> list[str]:
+    return [p.code for p in handled.problems]
+
+
+def test_a_valid_penalty_becomes_current_state_with_a_masked_public_view() -> None:
+    handled = run(envelope())
+    assert handled.outcome == "applied" and not handled.problems
+    assert handled.current is not None and handled.current["status"] == "active" and handled.current["sequence"] == 1
+    public = json.loads(handled.current["public_document"])
+    assert "legal_representative_id_number" not in public
+    assert "411502199508081269" not in handled.current["public_document"]
+    assert handled.seen is not None and handled.seen.decision_date == date(2025, 3, 5)
+
+
+def test_undecodable_bytes_are_a_dead_letter() -> None:
+    handled = run(None)
+    assert handled.outcome == "rejected" and codes(handled) == ["payload.undecodable"]
+
+
+def test_invalid_content_is_a_dead_letter_but_the_deadline_clock_still_sees_the_decision() -> None:
+    handled = run(envelope(fine_amount="-3"))
+    assert handled.outcome == "rejected" and "amount.negative" in codes(handled)
+    assert handled.seen is not None and handled.seen.decision_id == DECISION_ID
+
+
+def test_a_department_cannot_publish_another_departments_decision() -> None:
+    handled = run(envelope(department=OTHER_BUREAU))
+    assert handled.outcome == "rejected" and "department.not_own" in codes(handled)
+
+
+def test_a_key_that_differs_from_the_decision_id_is_rejected() -> None:
+    handled = handle(envelope(), None, key="penalty:x:y", location=Location("t", 0, 0), now=NOW, calendar=CAL)
+    assert "envelope.key_mismatch" in codes(handled)
+
+
+def test_unknown_operation_and_source_are_explained() -> None:
+    env = envelope() | {"operation": "delete", "source": "fax"}
+    assert {"envelope.operation", "envelope.source"} <= set(codes(run(env)))
+
+
+def test_the_same_event_ten_times_changes_state_once() -> None:
+    first = run(envelope())
+    assert first.stored is not None
+    outcomes = [run(envelope(), first.stored, offset=i).outcome for i in range(1, 11)]
+    assert outcomes == ["duplicate"] * 10
+
+
+def test_versions_out_of_order_converge_to_the_highest() -> None:
+    envelopes = [envelope(3, fine_amount="3"), envelope(1, fine_amount="1"), envelope(2, fine_amount="2")]
+    stored = fold(envelopes)
+    assert stored is not None and stored.merge.version == 3 and stored.sequence == 1
+    assert json.loads(stored.current["public_document"])["fine_amount"] == "3"
+
+
+def test_revoke_withdraws_and_a_late_older_version_does_not_resurrect() -> None:
+    stored = fold([envelope(1), envelope(2, "revoke"), envelope(1, fine_amount="5")])
+    assert stored is not None and stored.status == "revoked" and stored.sequence == 2
+    assert stored.current["archive_document"] is not None  # the archive keeps the record
+
+
+def test_revoke_of_an_unknown_decision_is_kept_as_a_blocking_stub() -> None:
+    revoked = run(envelope(5, "revoke"))
+    assert revoked.outcome == "applied" and revoked.current is not None
+    assert revoked.current["status"] == "revoked" and revoked.current["public_document"] is None
+    assert revoked.revoked == DECISION_ID
+    later = run(envelope(4), revoked.stored, offset=1)
+    assert later.outcome == "stale" and later.current is None
+
+
+def test_another_department_cannot_revoke() -> None:
+    stored = run(envelope()).stored
+    handled = run(envelope(2, "revoke", department=OTHER_BUREAU), stored, offset=1)
+    assert "department.not_own" in codes(handled)
+
+
+def test_a_replay_after_a_crash_re_emits_without_changing_state() -> None:
+    first = run(envelope(), offset=7)
+    replay = run(envelope(), first.stored, offset=7)
+    assert replay.outcome == "replayed" and replay.current == first.current and replay.stored == first.stored
+
+
+def test_a_huge_text_field_is_rejected_with_a_reason() -> None:
+    assert codes(run(envelope(facts="违" * 200_000))) == ["record.too_large"]
+
+
+def test_stored_state_survives_its_json_form() -> None:
+    stored = run(envelope()).stored
+    assert stored is not None
+    assert Stored.from_json(json.loads(json.dumps(stored.as_json(), default=str))).merge == stored.merge
