@@ -1,0 +1,285 @@
+"""Read departments' files — JSON lines, CSV, XLSX national-standard templates — as streams of rows.
+
+Rows are numbered as a person sees them: for CSV and XLSX the sheet's row number (header = row 1 in a plain
+template; title rows above the header, and skipped empty rows, keep their numbers); for JSON lines, the line
+number. CSV and XLSX: the header is the first non-empty row naming a known field (title rows above it are
+skipped).
+
+- JSON lines: one object per line; blank lines skipped; a line that is not a JSON object is a row with a
+  `row.malformed` problem, not a failure of the file.
+- CSV: UTF-8 (with or without BOM) or GBK/GB18030, detected from the first 64 KiB: UTF-8 if that sample
+  decodes, else GB18030 (a superset of GBK). Streamed record by record.
+- XLSX (via python-calamine): the sheet named like the kind (行政许可 / 行政处罚) when there is one, else the
+  first sheet; fully empty rows are skipped. Calamine gives a merged
+  cell's value only in its top-left cell: values of merged ranges are copied into every row of the range
+  (a clerk merges cells to say "same value"). Formula cells give their cached values (what Excel last
+  computed; a file written by a library that does not compute formulas has none: the cell reads empty).
+  Calamine holds the sheet's cell values in memory (Rust side); rows are converted to Python one at a time.
+
+Unreadable input (missing file, unknown extension, corrupt workbook, undecodable text) raises
+`TemplateError`: the caller reports it and stops.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import time, timedelta
+from pathlib import Path
+from typing import IO, Literal
+
+from sgs.core.fields import KINDS, Kind, resolve_header
+from sgs.core.problems import Problem
+
+Format = Literal["jsonl", "csv", "xlsx"]
+FORMATS: Mapping[str, Format] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+}
+SAMPLE_BYTES = 64 * 1024
+# Sheet names that mark a kind's sheet in a workbook holding both.
+SHEET_HINTS: Mapping[Kind, tuple[str, ...]] = {"licence": ("行政许可", "许可"), "penalty": ("行政处罚", "处罚")}
+
+
+class TemplateError(Exception):
+    """The file cannot be read at all (as opposed to rows with problems)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    number: int  # as a person sees it: sheet row (header = 1) or line number
+    values: Mapping[str, object]  # header (as written) -> value (str; numbers and dates from XLSX as such)
+    problems: tuple[Problem, ...] = ()  # the row could not be read (malformed JSON line, conflicting columns)
+
+
+def file_format(path: Path) -> Format | None:
+    return FORMATS.get(path.suffix.lower())
+
+
+def read_rows(path: Path, *, kind: Kind | None = None) -> Iterator[Row]:
+    """The rows of a file, streamed. `kind` only chooses the sheet of a workbook holding both kinds."""
+    fmt = file_format(path)
+    if fmt is None:
+        raise TemplateError(f"不支持的文件类型“{path.suffix}”（可用：{'、'.join(sorted(FORMATS))}）")
+    if not path.is_file():
+        raise TemplateError(f"文件不存在：{path}")
+    if fmt == "jsonl":
+        return _jsonl_rows(path)
+    if fmt == "csv":
+        return _csv_rows(path)
+    return _xlsx_rows(path, kind)
+
+
+def detect_kind(headers: Iterable[object]) -> Kind | None:
+    """The kind whose field names the headers match better (national codes XK_/CF_, Chinese names, aliases
+    and English names); None when they match neither, or both equally."""
+    scores = dict.fromkeys(KINDS, 0)
+    for header in headers:
+        if not isinstance(header, str):
+            continue
+        for kind in KINDS:
+            field = resolve_header(kind, header)
+            if field is not None:
+                other = "penalty" if kind == "licence" else "licence"
+                # Names unique to one kind (XK_/CF_ codes, 许可类别, 处罚类别…) decide; shared ones only count.
+                scores[kind] += 10 if resolve_header(other, header) is None else 1
+    licence, penalty = scores["licence"], scores["penalty"]
+    if licence == penalty:
+        return None
+    return "licence" if licence > penalty else "penalty"
+
+
+# --- shared -----------------------------------------------------------------------------------------------------
+
+# Templates often open with a title row (行政处罚信息公示表) or notes above the header. The header is the
+# first non-empty row naming at least one known field; if none of the first rows does, the first non-empty
+# row is taken as the header anyway (its names then show up as unknown fields).
+HEADER_SEARCH_ROWS = 10
+
+
+def _is_empty(cell: object) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def _names_a_field(cells: Sequence[object]) -> bool:
+    return any(isinstance(c, str) and any(resolve_header(k, c) for k in KINDS) for c in cells)
+
+
+def _table(rows: Iterable[tuple[int, Sequence[object]]]) -> Iterator[Row]:
+    """Rows of a sheet or CSV file ((row number, cells), empty rows included) to `Row`s under their header."""
+    skipped: list[tuple[int, Sequence[object]]] = []
+    headers: list[str] | None = None
+    for number, cells in rows:
+        if all(_is_empty(c) for c in cells):
+            continue
+        if headers is not None:
+            yield _row(number, headers, cells)
+            continue
+        if _names_a_field(cells):
+            headers = [_header(c) for c in cells]
+            continue
+        skipped.append((number, cells))
+        if len(skipped) == HEADER_SEARCH_ROWS:
+            headers = [_header(c) for c in skipped[0][1]]
+            for later_number, later in skipped[1:]:
+                yield _row(later_number, headers, later)
+    if headers is None and skipped:
+        first = [_header(c) for c in skipped[0][1]]
+        for later_number, later in skipped[1:]:
+            yield _row(later_number, first, later)
+
+
+def _row(number: int, headers: list[str], cells: Iterable[object]) -> Row:
+    """A row from positional cells; a header given twice must carry one value (else a problem)."""
+    values: dict[str, object] = {}
+    problems: list[Problem] = []
+    for header, cell in zip(headers, cells, strict=False):
+        if not header:
+            continue
+        if header in values and not _is_empty(values[header]):
+            if not _is_empty(cell) and values[header] != cell:
+                problems.append(Problem(_field_name(header), "field.duplicate", f"“{header}”列出现两次，且取值不同"))
+            continue
+        values[header] = cell
+    return Row(number, values, tuple(problems))
+
+
+def _field_name(header: str) -> str:
+    for kind in KINDS:
+        field = resolve_header(kind, header)
+        if field is not None:
+            return field.name
+    return header
+
+
+def _header(cell: object) -> str:
+    return cell.strip() if isinstance(cell, str) else "" if cell is None else str(cell)
+
+
+# --- JSON lines -----------------------------------------------------------------------------------------------
+
+
+def _jsonl_rows(path: Path) -> Iterator[Row]:
+    with _open_text(path) as lines:
+        for number, line in enumerate(_decoded(lines, path), start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except ValueError as exc:
+                yield Row(number, {}, (Problem("", "row.malformed", f"第{number}行不是有效的JSON：{exc}"),))
+                continue
+            if not isinstance(value, dict):
+                yield Row(number, {}, (Problem("", "row.malformed", f"第{number}行应为JSON对象（{{…}}）"),))
+                continue
+            yield Row(number, value)
+
+
+# --- CSV -------------------------------------------------------------------------------------------------------
+
+
+def detect_encoding(sample: bytes) -> str:
+    """utf-8-sig when the sample decodes as UTF-8 (a BOM is optional), else gb18030 (covers GBK)."""
+    try:
+        codecs.getincrementaldecoder("utf-8-sig")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8-sig"
+
+
+def _open_text(path: Path) -> IO[str]:
+    try:
+        with path.open("rb") as raw:
+            sample = raw.read(SAMPLE_BYTES)
+        return path.open(encoding=detect_encoding(sample), newline="")
+    except OSError as exc:
+        raise TemplateError(f"无法读取文件：{exc}") from exc
+
+
+def _decoded(lines: Iterable[str], path: Path) -> Iterator[str]:
+    try:
+        yield from lines
+    except UnicodeDecodeError as exc:
+        raise TemplateError(f"{path.name}：文件编码无法识别（既不是UTF-8也不是GBK）：{exc}") from exc
+
+
+def _csv_rows(path: Path) -> Iterator[Row]:
+    with _open_text(path) as text:
+        reader = csv.reader(_decoded(text, path))
+        try:
+            yield from _table(enumerate(reader, start=1))
+        except csv.Error as exc:
+            raise TemplateError(f"{path.name}：CSV格式错误（第{reader.line_num}行）：{exc}") from exc
+
+
+# --- XLSX ------------------------------------------------------------------------------------------------------
+
+
+def _cell(value: object) -> object:
+    """Calamine's cell values as row values: "" for empty, times of day as text, the rest unchanged
+    (numbers stay numbers, dates stay dates: the normalizers read them)."""
+    if isinstance(value, time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    return value
+
+
+def _pick_sheet(names: list[str], kind: Kind | None) -> int:
+    kinds = (kind,) if kind is not None else ()
+    for wanted in kinds:
+        for hint in SHEET_HINTS[wanted]:
+            for index, name in enumerate(names):
+                if hint in name:
+                    return index
+    return 0
+
+
+def _xlsx_rows(path: Path, kind: Kind | None) -> Iterator[Row]:
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        sheet = workbook.get_sheet_by_index(_pick_sheet(list(workbook.sheet_names), kind))
+        merged = sheet.merged_cell_ranges or []
+        rows = sheet.iter_rows()
+    except (CalamineError, OSError, ValueError) as exc:
+        raise TemplateError(f"无法读取工作簿 {path.name}：{exc}") from exc
+    return _sheet_rows(rows, sheet.start[1] if sheet.start else 0, merged)
+
+
+def _sheet_rows(
+    rows: Iterable[Sequence[object]], first_column: int, merged: list[tuple[tuple[int, int], tuple[int, int]]]
+) -> Iterator[Row]:
+    return _table(_spread_merged(rows, first_column, merged))
+
+
+def _spread_merged(
+    rows: Iterable[Sequence[object]], first_column: int, merged: list[tuple[tuple[int, int], tuple[int, int]]]
+) -> Iterator[tuple[int, list[object]]]:
+    """(sheet row number, cells) with each merged range's value copied into all of its cells.
+
+    Calamine yields rows from the sheet's first row (index 0, empty rows included) but columns from the used
+    range's first column; merged ranges are in absolute (row, column) coordinates."""
+    starting: dict[int, list[tuple[int, int, int]]] = {}  # top row -> (left, right, bottom), relative columns
+    for (top, left), (bottom, right) in merged:
+        starting.setdefault(top, []).append((left - first_column, right - first_column, bottom))
+    active: list[tuple[int, int, int, object]] = []  # (bottom, left, right, value) of ranges being read
+    for index, raw_cells in enumerate(rows):
+        cells = [_cell(c) for c in raw_cells]
+        for left, right, bottom in starting.get(index, ()):
+            value = cells[left] if 0 <= left < len(cells) else ""
+            active.append((bottom, left, right, value))
+        if active:
+            active = [spread for spread in active if spread[0] >= index]
+            for _, left, right, value in active:
+                for column in range(max(left, 0), min(right + 1, len(cells))):
+                    if _is_empty(cells[column]):
+                        cells[column] = value
+        yield index + 1, cells

@@ -1,0 +1,410 @@
+"""Validate one submitted record against the national standard: map its names, normalize its values, check
+the required and cross-field rules, and compute its decision id, deadline and (penalties) 公示截止期.
+
+Pure: `today` and the working calendar are parameters. Never raises on bad input: every defect is a `Problem`
+(field's English name, stable dotted code, Chinese message). A record is publishable when it has none.
+
+Unknown input names (columns the table does not know, e.g. 序号) are listed in `unknown_fields` and are not
+problems by default — templates carry extra columns; with `strict=True` each one is a `field.unknown` problem.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Final
+
+from sgs.core.calendar import WorkingCalendar, default_calendar
+from sgs.core.codes import CodeCheck, check_id_number
+from sgs.core.deadline import Deadline, deadline
+from sgs.core.decision import NATURAL_PERSON, Decision
+from sgs.core.docnum import decision_id
+from sgs.core.fields import KINDS, Field, Kind, KindTable, kind_table, resolve_header
+from sgs.core.normalize import (
+    CONTROL,
+    DEFAULT_IMPLAUSIBLE_WAN,
+    MEMO,
+    MEMOIZED,
+    NORMALIZERS,
+    PLAIN_TEXT,
+    Value,
+    normalize_memoized,
+    normalize_text,
+    parse_amount,
+)
+from sgs.core.problems import Problem
+from sgs.core.publication import DEFAULT_RULES, PublicationRules, publication_end
+
+RESIDENT_ID = "身份证"
+ADULT_AGE = 18
+_NAMES_REMEMBERED = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationOptions:
+    strict: bool = False  # unknown input names are problems (field.unknown)
+    implausible_amount_wan: Decimal = DEFAULT_IMPLAUSIBLE_WAN  # amounts at or above: amount.implausible
+    publication_rules: PublicationRules = DEFAULT_RULES
+
+
+DEFAULT_OPTIONS: Final = ValidationOptions()
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """The outcome of validating one record.
+
+    `record` is set only when there are no problems. `values`, `decision_id`, `decision_date` and `deadline`
+    are filled as far as the input allows even when there are problems: a rejected submission still proves the
+    decision exists, and the deadline tracker keeps its clock running.
+    """
+
+    kind: Kind | None
+    record: Decision | None
+    problems: tuple[Problem, ...]
+    unknown_fields: tuple[str, ...]
+    values: Mapping[str, Value]
+    decision_id: str | None
+    decision_date: date | None
+    deadline: Deadline | None
+
+    @property
+    def publishable(self) -> bool:
+        return self.record is not None and not self.problems
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Per-kind rules precomputed from the field table, so a record's check is plain loops and dict reads."""
+
+    table: KindTable
+    always: frozenset[str]
+    conditional: tuple[Field, ...]
+    conditional_names: frozenset[str]
+    fallbacks: tuple[Field, ...]
+    id_numbers: tuple[Field, ...]
+    names: dict[str, Field]  # input name -> field, filled as names are met (a memo of resolve_header)
+    order: Mapping[str, int]  # field name -> position in the standard, to report problems in that order
+
+
+@functools.cache
+def _plan(kind: Kind) -> _Plan:
+    table = kind_table(kind)
+    return _Plan(
+        table=table,
+        always=frozenset(f.name for f in table.fields if f.required),
+        conditional=tuple(f for f in table.fields if f.required_when is not None),
+        conditional_names=frozenset(f.name for f in table.fields if f.required_when is not None),
+        fallbacks=tuple(f for f in table.fields if f.fallback is not None),
+        id_numbers=tuple(f for f in table.fields if f.type == "id_number"),
+        names={},
+        order={f.name: i for i, f in enumerate(table.fields)},
+    )
+
+
+def _condition_holds(field: Field, values: Mapping[str, Value]) -> bool:
+    condition = field.required_when
+    if condition is None:
+        return False
+    value = values.get(condition.field)
+    if isinstance(value, tuple):
+        return not condition.any_of.isdisjoint(value)
+    return value in condition.any_of
+
+
+def _required_message(field: Field, table: KindTable) -> str:
+    condition = field.required_when
+    if condition is None:
+        return f"{field.zh}为必填项"
+    other = table.by_name[condition.field]
+    verb = "包含" if other.type == "enum_multi" else "为"
+    return f"{other.zh}{verb}{'或'.join(sorted(condition.any_of))}时，{field.zh}为必填项"
+
+
+def _birth_date(number: str) -> date | None:
+    digits = number[6:14] if len(number) == 18 else "19" + number[6:12]
+    try:
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return None
+
+
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _looks_like_resident_id(number: str) -> bool:
+    return (len(number) == 18 and number[:17].isdigit()) or (len(number) == 15 and number.isdigit())
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _check_resident_id(number: str, today: date) -> CodeCheck:
+    # A subject's (or legal representative's) number recurs in each of its decisions.
+    return check_id_number(number, today=today)
+
+
+def _check_id_numbers(
+    plan: _Plan, values: dict[str, Value], bad: set[str], problems: list[Problem], today: date
+) -> None:
+    """ID numbers are checked by their 证件类型: resident IDs (GB 11643) fully; other documents have no check
+    the platform can verify. A number without a type is checked as a resident ID when it is shaped like one."""
+    for field in plan.id_numbers:
+        number = values.get(field.name)
+        if not isinstance(number, str):
+            continue
+        id_type = values.get(field.id_type_field) if field.id_type_field else None
+        if id_type is None and field.id_type_field in bad:
+            continue
+        if id_type != RESIDENT_ID and not (id_type is None and _looks_like_resident_id(number)):
+            continue
+        result = _check_resident_id(number, today)
+        if not result.valid:
+            del values[field.name]
+            bad.add(field.name)
+            problems.append(Problem(field.name, result.reason_code or "ric.invalid", f"{field.zh}：{result.reason}"))
+
+
+def _check_subject(values: dict[str, Value], problems: list[Problem], today: date) -> None:
+    category = values.get("subject_category")
+    subject_code = values.get("subject_code")
+    if category == NATURAL_PERSON and subject_code is not None:
+        problems.append(
+            Problem(
+                "subject_code",
+                "subject.code_for_natural_person",
+                "行政相对人类别为自然人，却填写了统一社会信用代码：自然人没有统一社会信用代码，"
+                "请核对相对人类别（企业、个体工商户）或删除该代码",
+            )
+        )
+    org_code = values.get("org_code")
+    if isinstance(subject_code, str) and isinstance(org_code, str) and subject_code[8:17] != org_code:
+        problems.append(
+            Problem(
+                "org_code",
+                "subject.org_code_mismatch",
+                f"组织机构代码{org_code}与统一社会信用代码第9–17位{subject_code[8:17]}不一致",
+            )
+        )
+    id_number = values.get("id_number")
+    if category == NATURAL_PERSON and values.get("id_type") == RESIDENT_ID and isinstance(id_number, str):
+        born = _birth_date(id_number)
+        decided = values.get("decision_date")
+        on = decided if isinstance(decided, date) else today
+        if born is not None and _age(born, on) < ADULT_AGE:
+            problems.append(
+                Problem(
+                    "id_number",
+                    "subject.minor",
+                    f"行政相对人作出决定时未满{ADULT_AGE}周岁（证件号码显示出生于{born.year}年），涉及未成年人的决定不予公示",
+                )
+            )
+
+
+def _zh(table: KindTable, name: str) -> str:
+    field = table.by_name.get(name)
+    return field.zh if field is not None else name
+
+
+def _check_dates(table: KindTable, values: dict[str, Value], problems: list[Problem], today: date) -> None:
+    decided = values.get("decision_date")
+    if isinstance(decided, date) and decided > today:
+        problems.append(
+            Problem(
+                "decision_date",
+                "date.future",
+                f"{_zh(table, 'decision_date')}{decided.isoformat()}晚于今天（{today.isoformat()}）",
+            )
+        )
+    for start_name, end_name in (("valid_from", "valid_to"), ("decision_date", "publication_end")):
+        start, end = values.get(start_name), values.get(end_name)
+        if isinstance(start, date) and isinstance(end, date) and end < start:
+            problems.append(
+                Problem(
+                    end_name,
+                    "date.range",
+                    f"{_zh(table, end_name)}{end.isoformat()}早于{_zh(table, start_name)}{start.isoformat()}",
+                )
+            )
+
+
+def _publication_end(values: Mapping[str, Value], decided: date, rules: PublicationRules) -> date:
+    categories = values.get("penalty_categories")
+    act = values.get("illegal_act_type")
+    fine = values.get("fine_amount")
+    restriction = values.get("valid_to")
+    supplied = values.get("publication_end")
+    return publication_end(
+        decided,
+        categories if isinstance(categories, tuple) else (),
+        illegal_act_type=act if isinstance(act, str) else "",
+        fine_amount_wan=fine if isinstance(fine, Decimal) else None,
+        restriction_end=restriction if isinstance(restriction, date) else None,
+        supplied_end=supplied if isinstance(supplied, date) else None,
+        natural_person=values.get("subject_category") == NATURAL_PERSON,
+        rules=rules,
+    )
+
+
+# Decision dates repeat across a batch and calendars are immutable: deadlines are memoized per calendar
+# object (held here, so its id cannot be reused; operators load a handful per process at most).
+_DEADLINES: dict[int, tuple[WorkingCalendar, dict[date, Deadline]]] = {}
+
+
+def _deadline(decided: date, calendar: WorkingCalendar) -> Deadline:
+    entry = _DEADLINES.get(id(calendar))
+    if entry is None or entry[0] is not calendar:
+        if len(_DEADLINES) >= 8:
+            _DEADLINES.clear()
+        entry = _DEADLINES[id(calendar)] = (calendar, {})
+    memo = entry[1]
+    due = memo.get(decided)
+    if due is None:
+        if len(memo) >= 1 << 16:
+            memo.clear()
+        due = memo[decided] = deadline(decided, calendar)
+    return due
+
+
+def _invalid_input(kind: Kind | None, problem: Problem) -> Validation:
+    return Validation(kind, None, (problem,), (), MappingProxyType({}), None, None, None)
+
+
+def validate(
+    kind: str,
+    raw: Mapping[str, object],
+    *,
+    today: date,
+    calendar: WorkingCalendar | None = None,
+    options: ValidationOptions = DEFAULT_OPTIONS,
+) -> Validation:
+    """Validate one record of `kind` ("licence" | "penalty") given as input name → value (see module doc)."""
+    if kind not in KINDS:
+        return _invalid_input(None, Problem("", "record.kind", f"未知的决定类型“{kind}”（应为licence或penalty）"))
+    checked_kind: Kind = "licence" if kind == "licence" else "penalty"
+    if not isinstance(raw, Mapping):
+        return _invalid_input(checked_kind, Problem("", "record.type", "记录应为“字段名: 值”的映射"))
+    plan = _plan(checked_kind)
+    table = plan.table
+    names = plan.names
+    values: dict[str, Value] = {}
+    bad: set[str] = set()
+    problems: list[Problem] = []
+    unknown: list[str] = []
+    implausible = options.implausible_amount_wan
+    memo = MEMO
+
+    for name, raw_value in raw.items():
+        field = names.get(name) if type(name) is str else None
+        if field is None:
+            field = _resolve(plan, name)
+            if field is None:
+                unknown.append(str(name))
+                continue
+        # Plain text is most of a record: its fast path (trim, one C-level control-character search) inline.
+        value: Value | None
+        if raw_value is None:
+            continue
+        if type(raw_value) is str and field.type in PLAIN_TEXT:
+            value = raw_value.strip()
+            problem = None if CONTROL.search(value) is None else normalize_text(field, value)[1]
+        elif type(raw_value) is str and field.type in MEMOIZED:
+            value, problem = memo.get((field, raw_value)) or normalize_memoized(field, raw_value)
+        elif field.type == "amount_wan":
+            value, problem = parse_amount(field, raw_value, implausible)
+        else:
+            value, problem = NORMALIZERS[field.type](field, raw_value)
+        key = field.name
+        if problem is not None:
+            problems.append(problem)
+            bad.add(key)
+            values.pop(key, None)
+        elif value is None or value == "" or key in bad:
+            continue
+        elif key in values:
+            if values[key] != value:
+                problems.append(_duplicate(field, raw, name))
+                bad.add(key)
+                del values[key]
+        else:
+            values[key] = value
+
+    for field in plan.fallbacks:
+        if field.name not in values and field.name not in bad and field.fallback in values:
+            values[field.name] = values[field.fallback]
+
+    missing = plan.always.difference(values, bad)
+    if missing:
+        for field in table.fields:
+            if field.name in missing:
+                problems.append(Problem(field.name, "field.required", _required_message(field, table)))
+    absent = plan.conditional_names.difference(values, bad)
+    if absent:
+        for field in plan.conditional:
+            if field.name in absent and _condition_holds(field, values):
+                problems.append(Problem(field.name, "field.required", _required_message(field, table)))
+
+    _check_id_numbers(plan, values, bad, problems, today)
+    _check_subject(values, problems, today)
+    _check_dates(table, values, problems, today)
+    if options.strict:
+        problems.extend(Problem(name, "field.unknown", f"无法识别的字段“{name}”") for name in unknown)
+
+    authority, number = values.get("authority_code"), values.get("document_number")
+    identity = (
+        decision_id(checked_kind, authority, number) if isinstance(authority, str) and isinstance(number, str) else None
+    )
+    decided = values.get("decision_date")
+    decision_date = decided if isinstance(decided, date) else None
+    due = _deadline(decision_date, calendar or default_calendar()) if decision_date is not None else None
+
+    if problems:
+        order = plan.order
+        problems.sort(key=lambda p: order.get(p.field, len(order)))
+    frozen = MappingProxyType(values)
+    record = None
+    if not problems and identity is not None and decision_date is not None and due is not None:
+        subject_code = values.get("subject_code")
+        record = Decision(
+            kind=checked_kind,
+            decision_id=identity,
+            values=frozen,
+            decision_date=decision_date,
+            deadline=due,
+            subject_code=subject_code if isinstance(subject_code, str) else None,
+            publication_end=(
+                _publication_end(values, decision_date, options.publication_rules)
+                if checked_kind == "penalty"
+                else None
+            ),
+        )
+    return Validation(
+        kind=checked_kind,
+        record=record,
+        problems=tuple(problems),
+        unknown_fields=tuple(unknown),
+        values=frozen,
+        decision_id=identity,
+        decision_date=decision_date,
+        deadline=due,
+    )
+
+
+def _duplicate(field: Field, raw: Mapping[str, object], second: object) -> Problem:
+    # Rare path: find the input name the first value came from instead of tracking it for every value.
+    kind = field.kind
+    first = next((str(n) for n in raw if n != second and isinstance(n, str) and resolve_header(kind, n) is field), "?")
+    return Problem(field.name, "field.duplicate", f"{field.zh}重复给出（“{first}”与“{second}”），且取值不同")
+
+
+def _resolve(plan: _Plan, name: object) -> Field | None:
+    """Resolve an input name not seen before and remember it (bounded: input names are few in practice)."""
+    if not isinstance(name, str):
+        return None
+    field = resolve_header(plan.table.kind, name)
+    if field is not None and len(plan.names) < _NAMES_REMEMBERED:
+        plan.names[name] = field
+    return field
