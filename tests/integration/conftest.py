@@ -50,19 +50,50 @@ def stack(settings: Settings) -> Iterator[LocalStack]:
         local.down(lambda message: None)
 
 
+class WorkerProcess:
+    """A real `sgs worker` process with its own settings; its output is kept as a test artifact."""
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.settings = settings
+        self.log_path = ARTIFACTS / f"{name}.log"
+        self._log = self.log_path.open("ab")
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        env = {**os.environ, **self.settings.to_env()}
+        command = [sys.executable, "-m", "sgs.cli.main", "worker"]
+        return subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to flush or commit anything."""
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.process = self._start()
+
+    def stop(self) -> None:
+        if self.alive():
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def close(self) -> None:
+        self.stop()
+        self._log.close()
+
+
 @pytest.fixture(scope="session")
-def worker(stack: LocalStack, settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
-    """One `sgs worker` process for the session, its output kept as a test artifact."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / "worker.log").open("wb")
-    env = {**os.environ, **settings.to_env()}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sgs.cli.main", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+def worker(stack: LocalStack, settings: Settings) -> Iterator[WorkerProcess]:
+    """The session's worker, on the session's topics and indices."""
+    process = WorkerProcess(settings, "worker")
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    process.close()

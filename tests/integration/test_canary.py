@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from datetime import UTC, datetime
 
@@ -12,6 +11,7 @@ from sgs.config import Settings
 from sgs.connectors import canary as canary_client
 from sgs.connectors.avro import AvroCodec
 from sgs.streams import canary
+from tests.integration.conftest import WorkerProcess
 from tests.integration.waiting import wait_for
 
 
@@ -25,12 +25,12 @@ def test_canary_payload_is_confluent_wire_format_with_a_registry_id(settings: Se
 
 
 def test_event_produced_with_confluent_kafka_is_found_in_elasticsearch(
-    settings: Settings, worker: subprocess.Popen[bytes]
+    settings: Settings, worker: WorkerProcess
 ) -> None:
     canary_id = canary_client.send(settings)
 
     def searchable() -> bool:
-        assert worker.poll() is None, "the worker exited; see test-artifacts/worker.log"
+        assert worker.alive(), f"the worker exited; see {worker.log_path}"
         return canary_client.find(settings, canary_id) is not None
 
     wait_for(searchable, timeout=90, what="the canary in Elasticsearch")

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from sgs.core.calendar import default_calendar
 from sgs.core.dates import CHINA_TZ
-from sgs.core.tracking import Tracked, TrackState, check, end_of_day, next_alarm, observe, publish
+from sgs.core.tracking import Tracked, TrackState, check, end_of_day, next_alarm, observe, publish, recompute, revoke
 
 CAL = default_calendar()
 
@@ -98,3 +98,22 @@ def test_states_only_move_forward_and_each_transition_once(decided: date, hours:
         assert t.from_state is not None and order.index(t.to_state) > order.index(t.from_state)
     assert check(first, now=now, calendar=CAL)[1] == []
     assert first.sequence == tracked.sequence + len(transitions)
+
+
+def test_a_revoked_open_item_is_no_longer_chased() -> None:
+    tracked, _ = seen(date(2025, 1, 24), cst(2025, 1, 24, 10))
+    withdrawn = revoke(tracked)
+    assert next_alarm(withdrawn, CAL) is None
+    assert check(withdrawn, now=cst(2025, 3, 1), calendar=CAL)[1] == []
+
+
+def test_a_provisional_deadline_is_recomputed_when_the_year_arrives() -> None:
+    from sgs.core.calendar import parse_arrangement, with_arrangements
+
+    tracked, _ = seen(date(2026, 12, 28), cst(2026, 12, 28, 10))
+    assert tracked.provisional and tracked.deadline == date(2027, 1, 6)  # Monday-Friday guess for 2027
+    arrangement = parse_arrangement(
+        "year: 2027\nholidays:\n  - {name: 元旦, from: 2027-01-01, to: 2027-01-03}\n", "yaml"
+    )
+    known = recompute(tracked, with_arrangements([arrangement]))
+    assert not known.provisional and known.deadline == date(2027, 1, 7)  # 元旦 2027-01-01 is off

@@ -12,6 +12,7 @@ from sgs import __version__
 # pay for Faust or Kafka imports. name -> "module:attribute".
 COMMANDS = {
     "stack": "sgs.cli.stack:stack",
+    "topics": "sgs.cli.topics:topics",
     "codes": "sgs.cli.codes:codes",
     "deadline": "sgs.cli.deadline:deadline",
     "demo": "sgs.cli.demo:demo",

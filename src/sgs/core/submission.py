@@ -139,6 +139,18 @@ def _envelope_problems(envelope: Mapping[str, Any], key: str | None) -> list[Pro
     return problems
 
 
+def ownership_problem(values: Mapping[str, object], department_code: str) -> Problem | None:
+    """A department publishes only as itself: the record's data-source code must be its own unified code."""
+    source = values.get("source_department_code")
+    if isinstance(source, str) and normalize_code(source) != normalize_code(department_code):
+        return Problem(
+            "source_department_code",
+            "department.not_own",
+            "数据来源单位统一社会信用代码与报送部门不一致：部门只能报送本部门的决定",
+        )
+    return None
+
+
 def _status(decision: Decision) -> Status:
     if decision.kind == "licence" and not licence_is_public(decision.text("status") or ""):
         return "not_public"
@@ -258,15 +270,9 @@ def _upsert(
                 f"决定标识应为“{result.decision_id}”，消息中为“{decision_id}”",
             )
         )
-    source = result.values.get("source_department_code")
-    if isinstance(source, str) and normalize_code(source) != department:
-        problems.append(
-            Problem(
-                "source_department_code",
-                "department.not_own",
-                "数据来源单位统一社会信用代码与报送部门不一致：部门只能报送本部门的决定",
-            )
-        )
+    not_own = ownership_problem(result.values, department)
+    if not_own is not None:
+        problems.append(not_own)
     if stored is not None and stored.department_code != department:
         problems.append(Problem("department_code", "department.not_own", "该决定由其他部门报送，不能修改"))
     if problems or result.record is None:

@@ -46,6 +46,8 @@ class Tracked:
     working_days_late: int | None = None
     # Transitions so far: the version of this decision's document in the deadlines index.
     sequence: int = 0
+    # The department revoked the decision before it was published: there is nothing left to chase.
+    revoked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,8 @@ def observe(
 def check(tracked: Tracked, *, now: datetime, calendar: WorkingCalendar) -> tuple[Tracked, list[Transition]]:
     """Time passed: an open item may have become at risk or overdue."""
     transitions: list[Transition] = []
+    if tracked.revoked:
+        return tracked, transitions
     if tracked.state in (TrackState.PENDING, TrackState.AT_RISK) and now >= end_of_day(tracked.deadline):
         tracked, transition = _move(tracked, TrackState.OVERDUE, now)
         transitions.append(transition)
@@ -134,6 +138,11 @@ def publish(tracked: Tracked, *, published_at: datetime, calendar: WorkingCalend
     return moved, [transition]
 
 
+def revoke(tracked: Tracked) -> Tracked:
+    """The decision was revoked: an open item stops being chased; a published one keeps its record."""
+    return dataclasses.replace(tracked, revoked=True) if tracked.state.open else tracked
+
+
 def recompute(tracked: Tracked, calendar: WorkingCalendar) -> Tracked:
     """A provisional deadline, after the calendar gained the year's arrangement."""
     if not tracked.provisional:
@@ -144,6 +153,8 @@ def recompute(tracked: Tracked, calendar: WorkingCalendar) -> Tracked:
 
 def next_alarm(tracked: Tracked, calendar: WorkingCalendar) -> datetime | None:
     """When `check` can next change this item: the start of its first at-risk day, or the end of its deadline."""
+    if tracked.revoked:
+        return None
     if tracked.state is TrackState.PENDING:
         # At risk from the start of the last working day before the deadline (weekends in between count too).
         day = tracked.deadline - timedelta(days=1)

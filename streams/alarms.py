@@ -1,0 +1,58 @@
+"""The worker's index of open deadlines: which decisions `check` can change next, and when.
+
+Overdue detection must not scan a million tracked decisions at every tick: the index keeps a heap ordered by
+each open item's next alarm, so a tick pops only what is due. It lives in memory and is rebuilt from the
+changelogged deadline table whenever the worker's partitions are recovered.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from datetime import datetime
+
+
+class AlarmIndex:
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, str]] = []
+        self._entries: dict[str, tuple[float | None, str, bool]] = {}  # id -> (alarm, state, provisional)
+        self.states: Counter[str] = Counter()
+        self.provisional = 0
+
+    def clear(self) -> None:
+        self._heap.clear()
+        self._entries.clear()
+        self.states.clear()
+        self.provisional = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def track(self, decision_id: str, state: str, alarm: datetime | None, provisional: bool) -> None:
+        """Record an open item's state and next alarm (None: open, but nothing will change by itself)."""
+        self.forget(decision_id)
+        when = alarm.timestamp() if alarm else None
+        self._entries[decision_id] = (when, state, provisional)
+        self.states[state] += 1
+        self.provisional += provisional
+        if when is not None:
+            heapq.heappush(self._heap, (when, decision_id))
+
+    def forget(self, decision_id: str) -> None:
+        """The item closed (published, revoked): it leaves the counts; its heap entry is skipped when popped."""
+        entry = self._entries.pop(decision_id, None)
+        if entry is not None:
+            self.states[entry[1]] -= 1
+            self.provisional -= entry[2]
+
+    def pop_due(self, now: datetime) -> list[str]:
+        """The decisions whose alarm has come, each once; entries superseded since they were pushed are dropped."""
+        due: list[str] = []
+        limit = now.timestamp()
+        while self._heap and self._heap[0][0] <= limit:
+            when, decision_id = heapq.heappop(self._heap)
+            entry = self._entries.get(decision_id)
+            if entry is not None and entry[0] == when:
+                due.append(decision_id)
+                self._entries[decision_id] = (None, entry[1], entry[2])  # until the check re-arms it
+        return due

@@ -1,0 +1,38 @@
+"""What every agent of one worker shares: settings, topic names, codecs, the clock, the calendar, Elasticsearch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from elasticsearch import AsyncElasticsearch
+
+from sgs.config import Settings
+from sgs.connectors.avro import AvroCodec
+from sgs.core.calendar import WorkingCalendar, load_calendar
+from sgs.streams.clock import Clock, clock_from
+from sgs.streams.topics import Topics
+
+
+@dataclass
+class Context:
+    settings: Settings
+
+    @cached_property
+    def topics(self) -> Topics:
+        return Topics(self.settings.topic_prefix)
+
+    @cached_property
+    def clock(self) -> Clock:
+        return clock_from(self.settings.clock)
+
+    @cached_property
+    def calendar(self) -> WorkingCalendar:
+        return load_calendar(self.settings.calendar_dir)
+
+    @cached_property
+    def elasticsearch(self) -> AsyncElasticsearch:
+        return AsyncElasticsearch(self.settings.elasticsearch, request_timeout=30)
+
+    def codec(self, schema: str) -> AvroCodec:
+        return AvroCodec(self.settings.registry, schema)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sgs.streams.alarms import AlarmIndex
+
+T0 = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+def test_pops_only_what_is_due_in_order_and_once() -> None:
+    index = AlarmIndex()
+    index.track("b", "pending", T0 + timedelta(hours=2), False)
+    index.track("a", "pending", T0 + timedelta(hours=1), False)
+    index.track("c", "at_risk", T0 + timedelta(days=3), False)
+    assert index.pop_due(T0) == []
+    assert index.pop_due(T0 + timedelta(hours=2)) == ["a", "b"]
+    assert index.pop_due(T0 + timedelta(hours=2)) == []
+    assert len(index) == 3 and index.states == {"pending": 2, "at_risk": 1}
+
+
+def test_a_re_armed_item_fires_at_its_new_time_only() -> None:
+    index = AlarmIndex()
+    index.track("a", "pending", T0, False)
+    index.track("a", "at_risk", T0 + timedelta(days=1), False)
+    assert index.pop_due(T0) == []
+    assert index.pop_due(T0 + timedelta(days=1)) == ["a"]
+    assert index.states["pending"] == 0 and index.states["at_risk"] == 1
+
+
+def test_forgotten_items_leave_the_counts_and_never_fire() -> None:
+    index = AlarmIndex()
+    index.track("a", "overdue", None, True)
+    index.track("b", "pending", T0, False)
+    index.forget("b")
+    assert index.pop_due(T0 + timedelta(days=9)) == []
+    assert len(index) == 1 and index.provisional == 1 and index.states["pending"] == 0
