@@ -1,0 +1,344 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sgs.core.decision import Decision, person_key, subject_key
+from sgs.core.fields import fields_of
+from sgs.core.validate import DEFAULT_OPTIONS, ValidationOptions, validate
+
+from .factories import (
+    AUTHORITY,
+    COMPANY,
+    PERSON_ID,
+    TODAY,
+    chinese,
+    licence,
+    make_org,
+    make_ric,
+    natural_person,
+    penalty,
+)
+
+
+def problems(
+    kind: str, record: Mapping[str, object], *, options: ValidationOptions = DEFAULT_OPTIONS
+) -> set[tuple[str, str]]:
+    result = validate(kind, record, today=TODAY, options=options)
+    assert not result.publishable and result.record is None
+    return {(p.field, p.code) for p in result.problems}
+
+
+def valid(kind: str, record: Mapping[str, object], *, options: ValidationOptions = DEFAULT_OPTIONS) -> Decision:
+    result = validate(kind, record, today=TODAY, options=options)
+    assert result.problems == (), result.problems
+    assert result.publishable and result.record is not None
+    return result.record
+
+
+# --- valid records -------------------------------------------------------------------------------------------------
+
+
+def test_valid_licence() -> None:
+    record = valid("licence", licence())
+    assert record.decision_id == f"licence:{AUTHORITY}:信市监许〔2025〕101号"
+    assert record.decision_date == date(2025, 6, 3)
+    assert record.deadline.date == date(2025, 6, 12) and not record.deadline.provisional
+    assert record.subject_code == COMPANY
+    assert record.publication_end is None
+    assert record.values["valid_to"] == date(2030, 6, 2)
+
+
+def test_valid_penalty_types_and_publication_end() -> None:
+    record = valid("penalty", penalty())
+    assert record.penalty_categories == ("警告", "罚款")
+    assert record.amount("fine_amount") == Decimal("0.2")
+    # 警告 + a fine of ¥2,000 (a low fine for an organization): 3 months.
+    assert record.publication_end == date(2025, 9, 3)
+
+
+def test_supplied_publication_end_wins() -> None:
+    assert valid("penalty", penalty(publication_end="2028-06-03")).publication_end == date(2028, 6, 3)
+
+
+def test_chinese_headers_codes_and_english_names_are_one_record() -> None:
+    english = valid("penalty", penalty())
+    assert valid("penalty", chinese("penalty", penalty())).values == english.values
+    by_code = {f.code: penalty()[f.name] for f in fields_of("penalty") if f.name in penalty()}
+    assert valid("penalty", by_code).values == english.values
+
+
+def test_full_width_digits_and_lower_case_codes_are_accepted() -> None:
+    record = valid(
+        "penalty",
+        penalty(
+            subject_code=COMPANY.lower(),
+            fine_amount="０．２",
+            decision_date="２０２５年６月３日",
+            authority_code=" " + AUTHORITY.lower() + " ",
+        ),
+    )
+    assert record.subject_code == COMPANY and record.amount("fine_amount") == Decimal("0.2")
+
+
+def test_document_number_brackets_make_one_decision() -> None:
+    ids = {
+        valid("penalty", penalty(document_number=number)).decision_id
+        for number in ("信市监罚〔2025〕12号", "信市监罚[2025]12号", "信市监罚（２０２５）１２号")
+    }
+    assert len(ids) == 1
+    assert valid("penalty", penalty(document_number="信市监罚[2025]12号")).text("document_number") == (
+        "信市监罚[2025]12号"
+    )
+
+
+def test_licence_number_stands_in_for_a_missing_document_number() -> None:
+    record = valid("licence", licence(document_number=""))
+    assert record.decision_id.endswith(":JY14115020012345")
+
+
+def test_natural_person() -> None:
+    record = valid("penalty", natural_person())
+    assert record.subject_code is None and record.natural_person
+    assert subject_key(record, secret=b"k") == person_key(PERSON_ID, b"k") != person_key(PERSON_ID, b"other")
+    assert subject_key(valid("penalty", penalty()), secret=b"k") == COMPANY
+
+
+def test_excel_serial_dates() -> None:
+    record = valid("licence", licence(decision_date=45811, valid_from=45811.0, valid_to="2099-12-31"))
+    assert record.decision_date == date(2025, 6, 3)
+
+
+def test_html_is_kept_as_text() -> None:
+    record = valid("penalty", penalty(facts="<b>排放</b><script>alert(1)</script>"))
+    assert record.text("facts") == "<b>排放</b><script>alert(1)</script>"
+
+
+def test_legacy_categories_are_mapped() -> None:
+    record = valid(
+        "penalty",
+        penalty(
+            penalty_categories="罚款、暂扣或者吊销许可证、暂扣或者吊销执照",
+            licence_suspended_or_revoked="食品经营许可证",
+        ),
+    )
+    assert record.penalty_categories == ("罚款", "暂扣许可证件", "吊销许可证件")
+
+
+# --- bad input: each yields a precise problem ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\u3000", None])
+def test_empty_required_fields(blank: str | None) -> None:
+    assert problems("penalty", penalty(subject_name=blank, decision_date=blank)) == {
+        ("subject_name", "field.required"),
+        ("decision_date", "field.required"),
+    }
+
+
+def test_missing_fields_are_required() -> None:
+    assert ("facts", "field.required") in problems("penalty", penalty(facts=...))
+    assert ("licence_category", "field.required") in problems("licence", licence(licence_category=...))
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (COMPANY[:10] + "I" + COMPANY[11:], "uscc.character"),
+        (COMPANY[:10] + "O" + COMPANY[11:], "uscc.character"),
+        (COMPANY[:10] + "S" + COMPANY[11:], "uscc.character"),
+        (COMPANY[:10] + "V" + COMPANY[11:], "uscc.character"),
+        (COMPANY[:10] + "Z" + COMPANY[11:], "uscc.character"),
+        (COMPANY[:17], "uscc.length"),
+        (COMPANY + "0", "uscc.length"),
+    ],
+)
+def test_bad_subject_codes(code: str, expected: str) -> None:
+    assert problems("penalty", penalty(subject_code=code)) == {("subject_code", expected)}
+
+
+def test_bad_authority_and_source_codes() -> None:
+    wrong_check = AUTHORITY[:17] + ("0" if AUTHORITY[17] != "0" else "1")
+    assert problems("licence", licence(authority_code="123", source_department_code=wrong_check)) == {
+        ("authority_code", "uscc.length"),
+        ("source_department_code", "uscc.check_character"),
+    }
+
+
+def test_id_number_with_impossible_birth_date() -> None:
+    bad = "41150219850230123" + "X"
+    assert problems("penalty", natural_person(id_number=bad)) == {("id_number", "ric.birth_date")}
+    assert problems("penalty", penalty(legal_representative_id_number=bad)) == {
+        ("legal_representative_id_number", "ric.birth_date")
+    }
+
+
+def test_id_number_check_character() -> None:
+    bad = PERSON_ID[:17] + ("0" if PERSON_ID[17] != "0" else "1")
+    assert problems("penalty", natural_person(id_number=bad)) == {("id_number", "ric.check_character")}
+
+
+def test_other_id_documents_are_not_checked_as_resident_ids() -> None:
+    valid("penalty", natural_person(id_type="护照号", id_number="E12345678"))
+
+
+@pytest.mark.parametrize("raw", ["2024-02-30", "20240230"])
+def test_impossible_dates(raw: str) -> None:
+    assert problems("penalty", penalty(decision_date=raw)) == {("decision_date", "date.invalid")}
+
+
+def test_future_decision_date() -> None:
+    assert problems("penalty", penalty(decision_date="2025-07-01")) == {("decision_date", "date.future")}
+    valid("penalty", penalty(decision_date=TODAY.isoformat()))
+
+
+def test_valid_to_before_valid_from() -> None:
+    assert problems("licence", licence(valid_from="2025-06-03", valid_to="2025-06-02")) == {("valid_to", "date.range")}
+
+
+@pytest.mark.parametrize(
+    ("amount", "code"),
+    [
+        ("-0.2", "amount.negative"),
+        ("两千", "amount.not_a_number"),
+        ("2000", "amount.implausible"),
+        ("2000元", "amount.unit"),
+    ],
+)
+def test_bad_amounts(amount: str, code: str) -> None:
+    assert problems("penalty", penalty(fine_amount=amount)) == {("fine_amount", code)}
+
+
+def test_amount_threshold_is_an_option() -> None:
+    valid("penalty", penalty(fine_amount="2000"), options=ValidationOptions(implausible_amount_wan=Decimal(100000)))
+
+
+@pytest.mark.parametrize(
+    ("field", "raw"),
+    [("subject_category", "公司"), ("penalty_categories", "警告、打板子"), ("id_type", "工作证")],
+)
+def test_unknown_enumeration_values(field: str, raw: str) -> None:
+    record = natural_person("penalty", **{field: raw})
+    assert problems("penalty", record) >= {(field, "enum.unknown")}
+
+
+def test_unknown_status() -> None:
+    assert problems("licence", licence(status="3")) == {("status", "enum.unknown")}
+
+
+def test_natural_person_with_a_company_code() -> None:
+    assert problems("penalty", natural_person(subject_code=COMPANY)) == {
+        ("subject_code", "subject.code_for_natural_person")
+    }
+
+
+def test_control_characters() -> None:
+    assert problems("penalty", penalty(facts="事实\x07")) == {("facts", "text.control_characters")}
+
+
+# --- required rules and cross-field checks ---------------------------------------------------------------------------
+
+
+def test_organization_needs_legal_representative_and_code() -> None:
+    found = problems("penalty", penalty(legal_representative=..., legal_representative_id_number=..., subject_code=...))
+    assert found == {
+        ("legal_representative", "field.required"),
+        ("legal_representative_id_number", "field.required"),
+        ("subject_code", "field.required"),
+    }
+
+
+def test_natural_person_needs_id() -> None:
+    assert problems("penalty", natural_person(id_type=..., id_number=...)) == {
+        ("id_type", "field.required"),
+        ("id_number", "field.required"),
+    }
+
+
+def test_individual_business_may_lack_a_code() -> None:
+    valid("penalty", natural_person(subject_category="个体工商户", subject_name="浉河区李娜小吃店"))
+
+
+def test_fine_requires_amount_and_categories_require_their_fields() -> None:
+    assert problems("penalty", penalty(fine_amount=...)) == {("fine_amount", "field.required")}
+    assert problems("penalty", penalty(penalty_categories="没收违法所得")) == {
+        ("confiscation_amount", "field.required")
+    }
+    assert problems("penalty", penalty(penalty_categories="吊销许可证件")) == {
+        ("licence_suspended_or_revoked", "field.required")
+    }
+
+
+def test_minor_subjects_are_never_published() -> None:
+    minor = make_ric("411502", date(2010, 1, 1))
+    assert problems("penalty", natural_person(id_number=minor)) == {("id_number", "subject.minor")}
+    adult_at_decision = make_ric("411502", date(2007, 6, 3))
+    valid("penalty", natural_person(id_number=adult_at_decision))
+
+
+def test_org_code_must_match_the_unified_code() -> None:
+    valid("penalty", penalty(org_code=COMPANY[8:17]))
+    assert problems("penalty", penalty(org_code=make_org("12345678"))) == {("org_code", "subject.org_code_mismatch")}
+
+
+def test_same_field_twice_with_different_values() -> None:
+    record = chinese("penalty", penalty()) | {"处罚金额（万元）": "0.3"}
+    assert problems("penalty", record) == {("fine_amount", "field.duplicate")}
+    same = chinese("penalty", penalty()) | {"处罚金额（万元）": "0.2", "CF_NR_FK": ""}
+    valid("penalty", same)
+
+
+def test_unknown_fields_are_listed_and_problems_only_when_strict() -> None:
+    record = penalty() | {"序号": 1, "内部备注": "x"}
+    result = validate("penalty", record, today=TODAY)
+    assert result.publishable and result.unknown_fields == ("序号", "内部备注")
+    assert problems("penalty", record, options=ValidationOptions(strict=True)) == {
+        ("序号", "field.unknown"),
+        ("内部备注", "field.unknown"),
+    }
+
+
+def test_invalid_records_still_carry_identity_and_deadline() -> None:
+    result = validate("penalty", penalty(fine_amount="-1"), today=TODAY)
+    assert not result.publishable
+    assert result.decision_id == f"penalty:{AUTHORITY}:信市监罚〔2025〕12号"
+    assert result.deadline is not None and result.deadline.date == date(2025, 6, 12)
+
+
+def test_unknown_kind_and_non_mapping() -> None:
+    assert validate("permit", {}, today=TODAY).problems[0].code == "record.kind"
+    assert validate("penalty", ["x"], today=TODAY).problems[0].code == "record.type"  # type: ignore[arg-type]
+
+
+# --- never raises ----------------------------------------------------------------------------------------------------
+
+_NAMES = [f.name for f in fields_of("penalty")] + [f.zh for f in fields_of("penalty")] + ["序号", "CF_NR_FK"]
+_VALUES = st.one_of(
+    st.none(),
+    st.text(max_size=30),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["2024-02-30", "警告、罚款", "自然人", "身份证", COMPANY, PERSON_ID, "-1", "45356", "其他"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    kind=st.sampled_from(["licence", "penalty"]),
+    raw=st.dictionaries(st.one_of(st.sampled_from(_NAMES), st.text(max_size=10)), _VALUES, max_size=20),
+)
+def test_validate_never_raises(kind: str, raw: dict[str, object]) -> None:
+    result = validate(kind, raw, today=TODAY)
+    assert result.publishable == (not result.problems and result.record is not None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(overrides=st.dictionaries(st.sampled_from([f.name for f in fields_of("penalty")]), _VALUES, max_size=5))
+def test_validate_never_raises_near_valid_records(overrides: dict[str, object]) -> None:
+    validate("penalty", penalty(**overrides), today=TODAY)
+    validate("penalty", natural_person("penalty", **overrides), today=TODAY)
