@@ -4,10 +4,12 @@ import io
 import json
 import uuid
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 
 import fastavro
 import pytest
+from fastavro.utils import generate_many
 
 from sgs.core.fields import fields_of
 from sgs.schemas.contracts import decode, encode, history_versions, load_schema, schema_text
@@ -99,3 +101,22 @@ def test_writer_using_national_codes_is_read_through_aliases() -> None:
     out = io.BytesIO()
     fastavro.schemaless_writer(out, writer, {"CF_NR_FK": "0.2"})
     assert decode("penalty", out.getvalue(), writer=writer)["fine_amount"] == "0.2"
+
+
+ALL_SCHEMAS = sorted(
+    p.name.removesuffix(".avsc")
+    for p in (resources.files("sgs.schemas") / "avro").iterdir()
+    if p.name.endswith(".avsc")
+)
+
+
+@pytest.mark.parametrize("name", ALL_SCHEMAS)
+def test_every_contract_reads_random_data_of_every_released_version(name: str) -> None:
+    versions = history_versions(name)
+    assert versions, f"schemas/avro/history/{name}.v1.avsc is missing: release the contract (EVOLUTION.md)"
+    for version in versions:
+        old = load_schema(name, version)
+        for record in generate_many(old, 20):
+            out = io.BytesIO()
+            fastavro.schemaless_writer(out, old, record)
+            decode(name, out.getvalue(), writer=old)
