@@ -6,19 +6,13 @@ message, so any Confluent-compatible registry (Apicurio's ccompat API locally, C
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-
-@cache
-def schema_text(name: str) -> str:
-    """The committed Avro schema `schemas/avro/<name>.avsc`."""
-    return (resources.files("sgs.schemas") / "avro" / f"{name}.avsc").read_text(encoding="utf-8")
+from sgs.schemas.contracts import schema_text
 
 
 class AvroCodec:

@@ -1,10 +1,16 @@
-"""The Faust application: one app per process, configured from `Settings`, agents registered by modules."""
+"""The Faust application: one app per worker process, configured from `Settings`.
+
+Agents: submissions (validate + merge), publisher (Elasticsearch), deadline tracker (+ timer), deadline
+indexer, and the canary. Tables are RocksDB-backed and changelogged, so a restarted or rebalanced worker
+recovers its state from Kafka.
+"""
 
 from __future__ import annotations
 
 import faust
 
 from sgs.config import Settings
+from sgs.streams.context import Context
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -20,10 +26,14 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication_factor,
         consumer_auto_offset_reset="earliest",
-        # Our sinks ack by hand after their writes succeed (see streams/canary.py).
         stream_wait_empty=False,
     )
-    from sgs.streams import canary
+    from sgs.streams import canary, deadlines, publisher, submissions, web
 
+    ctx = Context(settings)
     canary.register(app, settings)
+    submissions.register(app, ctx)
+    publisher.register(app, ctx)
+    deadlines.register(app, ctx)
+    web.register(app)
     return app

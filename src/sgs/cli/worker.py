@@ -17,9 +17,11 @@ def worker(web_port: int | None, loglevel: str) -> None:
     from faust import Worker
 
     from sgs.streams.app import create_app
+    from sgs.streams.prepare import prepare
 
     settings = Settings.from_env()
     if web_port is not None:
         settings = dataclasses.replace(settings, worker_web_port=web_port)
+    prepare(settings)
     app = create_app(settings)
     Worker(app, loglevel=loglevel).execute_from_commandline()
