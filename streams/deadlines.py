@@ -82,7 +82,7 @@ def register(app: faust.App, ctx: Context) -> AlarmIndex:
     topics, calendar = ctx.topics, ctx.calendar
     notices = app.topic(topics.deadline_input, key_type=str, value_type=bytes, value_serializer="raw")
     events = app.topic(topics.deadline_events, key_type=str, value_type=bytes, value_serializer="raw")
-    table = app.Table(f"{ctx.settings.topic_prefix}deadlines", key_type=str, value_serializer="json")
+    table = app.Table(f"{ctx.settings.topic_prefix}deadlines", key_type=str)
     notice_codec, event_codec = ctx.codec("deadline_notice"), ctx.codec("deadline_event")
     alarms = AlarmIndex()
 

@@ -24,7 +24,7 @@ def register(app: faust.App, ctx: Context) -> None:
     current = app.topic(topics.current, key_type=str, value_type=bytes, value_serializer="raw")
     rejected = app.topic(topics.rejected, key_type=str, value_type=bytes, value_serializer="raw")
     notices = app.topic(topics.deadline_input, key_type=str, value_type=bytes, value_serializer="raw")
-    decisions = app.Table(f"{ctx.settings.topic_prefix}decisions", key_type=str, value_serializer="json")
+    decisions = app.Table(f"{ctx.settings.topic_prefix}decisions", key_type=str)
     submissions_codec, current_codec = ctx.codec("submission"), ctx.codec("current")
     dead_letter_codec, notice_codec = ctx.codec("dead_letter"), ctx.codec("deadline_notice")
 

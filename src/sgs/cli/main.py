@@ -18,6 +18,7 @@ COMMANDS = {
     "demo": "sgs.cli.demo:demo",
     "validate": "sgs.cli.validate:validate",
     "worker": "sgs.cli.worker:worker",
+    "reindex": "sgs.cli.reindex:reindex",
 }
 
 

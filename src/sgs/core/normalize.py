@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
-from sgs.core.codes import CodeCheck, check_org_code, check_uscc, normalize_code
+from sgs.core.codes import Reason, normalize_code, org_code_form, org_code_reason, uscc_reason
 from sgs.core.dates import check_date
 from sgs.core.fields import Enumeration, Field, ValueType, value_key
 from sgs.core.problems import Problem
@@ -111,25 +111,28 @@ def normalize_text(field: Field, raw: object) -> Normalized:
 # --- codes -----------------------------------------------------------------------------------------------------------
 
 
-def _code(field: Field, raw: object, check: Callable[[str], CodeCheck]) -> Normalized:
-    text = raw_text(raw)
+def _code(
+    field: Field, raw: object, normalize: Callable[[str], str], judge: Callable[[str], Reason | None]
+) -> Normalized:
+    # The codes module's reason functions, not its CodeCheck wrappers: no object is built for a valid code.
+    text = raw if type(raw) is str else raw_text(raw)
     if text is None:
         return None, _type_problem(field, raw)
     if CONTROL.search(text) is not None:
         return normalize_text(field, text)
-    result = check(text)
-    if result.valid:
-        return result.code, None
-    if result.reason_code == "code.empty":
+    code = normalize(text)
+    reason = judge(code)
+    if reason is None:
+        return code, None
+    reason_code, message = reason
+    if reason_code == "code.empty":
         return None, None
-    return None, Problem(
-        field.name, result.reason_code or "code.invalid", f"{field.zh}“{_shown(text)}”：{result.reason}"
-    )
+    return None, Problem(field.name, reason_code, f"{field.zh}“{_shown(text)}”：{message}")
 
 
 def normalize_uscc(field: Field, raw: object) -> Normalized:
     """A unified social credit code (GB 32100), check character verified; the placeholder 17×0+X is absent."""
-    result = _code(field, raw, check_uscc)
+    result = _code(field, raw, normalize_code, uscc_reason)
     if result[1] is not None and isinstance(raw, str) and normalize_code(raw) in USCC_PLACEHOLDERS:
         return _ABSENT
     return result
@@ -137,7 +140,7 @@ def normalize_uscc(field: Field, raw: object) -> Normalized:
 
 def normalize_org_code(field: Field, raw: object) -> Normalized:
     """An organization code (GB 11714), stored as 9 characters without the hyphen."""
-    return _code(field, raw, check_org_code)
+    return _code(field, raw, org_code_form, org_code_reason)
 
 
 def normalize_identifier(field: Field, raw: object) -> Normalized:

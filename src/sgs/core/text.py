@@ -10,6 +10,8 @@ _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 def to_halfwidth(text: str) -> str:
     """Full-width digits, letters, punctuation and spaces to their half-width forms; CJK text untouched."""
+    if text.isascii():  # nothing to map, and the test is far cheaper than a dict-driven translate
+        return text
     return text.translate(_FULLWIDTH)
 
 

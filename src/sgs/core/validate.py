@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Final
 
 from sgs.core.calendar import WorkingCalendar, default_calendar
-from sgs.core.codes import CodeCheck, check_id_number
+from sgs.core.codes import Reason, id_number_reason, normalize_code
 from sgs.core.deadline import Deadline, deadline
 from sgs.core.decision import NATURAL_PERSON, Decision
 from sgs.core.docnum import decision_id
@@ -32,6 +32,7 @@ from sgs.core.normalize import (
     NORMALIZERS,
     PLAIN_TEXT,
     Value,
+    normalize_identifier,
     normalize_memoized,
     normalize_text,
     parse_amount,
@@ -77,6 +78,24 @@ class Validation:
         return self.record is not None and not self.problems
 
 
+# How validate normalizes a value of each field, decided once per input name (see _Route) instead of by
+# string comparisons of the field's type for every value.
+_TEXT, _MEMOIZED, _AMOUNT, _IDENTIFIER, _OTHER = range(5)
+_Route = tuple[Field, int]  # the field an input name resolves to, and how its values are normalized
+
+
+def _route(field: Field) -> _Route:
+    if field.type in PLAIN_TEXT:
+        return field, _TEXT
+    if field.type in MEMOIZED:
+        return field, _MEMOIZED
+    if field.type == "amount_wan":
+        return field, _AMOUNT
+    if NORMALIZERS[field.type] is normalize_identifier:
+        return field, _IDENTIFIER
+    return field, _OTHER
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """Per-kind rules precomputed from the field table, so a record's check is plain loops and dict reads."""
@@ -87,7 +106,7 @@ class _Plan:
     conditional_names: frozenset[str]
     fallbacks: tuple[Field, ...]
     id_numbers: tuple[Field, ...]
-    names: dict[str, Field]  # input name -> field, filled as names are met (a memo of resolve_header)
+    names: dict[str, _Route]  # input name -> its route, filled as names are met (a memo of resolve_header)
     order: Mapping[str, int]  # field name -> position in the standard, to report problems in that order
 
 
@@ -142,9 +161,9 @@ def _looks_like_resident_id(number: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _check_resident_id(number: str, today: date) -> CodeCheck:
+def _resident_id_reason(number: str, today: date) -> Reason | None:
     # A subject's (or legal representative's) number recurs in each of its decisions.
-    return check_id_number(number, today=today)
+    return id_number_reason(normalize_code(number), today=today)
 
 
 def _check_id_numbers(
@@ -161,11 +180,11 @@ def _check_id_numbers(
             continue
         if id_type != RESIDENT_ID and not (id_type is None and _looks_like_resident_id(number)):
             continue
-        result = _check_resident_id(number, today)
-        if not result.valid:
+        reason = _resident_id_reason(number, today)
+        if reason is not None:
             del values[field.name]
             bad.add(field.name)
-            problems.append(Problem(field.name, result.reason_code or "ric.invalid", f"{field.zh}：{result.reason}"))
+            problems.append(Problem(field.name, reason[0], f"{field.zh}：{reason[1]}"))
 
 
 def _check_subject(values: dict[str, Value], problems: list[Problem], today: date) -> None:
@@ -298,22 +317,26 @@ def validate(
     memo = MEMO
 
     for name, raw_value in raw.items():
-        field = names.get(name) if type(name) is str else None
-        if field is None:
-            field = _resolve(plan, name)
-            if field is None:
+        route = names.get(name) if type(name) is str else None
+        if route is None:
+            route = _resolve(plan, name)
+            if route is None:
                 unknown.append(str(name))
                 continue
-        # Plain text is most of a record: its fast path (trim, one C-level control-character search) inline.
-        value: Value | None
         if raw_value is None:
             continue
-        if type(raw_value) is str and field.type in PLAIN_TEXT:
+        field, how = route
+        # The common cases inline, cheapest test first. Plain text is most of a record: trim, and look for
+        # control characters only when str.isprintable (false for every one of them) cannot rule them out.
+        value: Value | None
+        if how == _TEXT and type(raw_value) is str:
             value = raw_value.strip()
-            problem = None if CONTROL.search(value) is None else normalize_text(field, value)[1]
-        elif type(raw_value) is str and field.type in MEMOIZED:
+            problem = None if value.isprintable() or CONTROL.search(value) is None else normalize_text(field, value)[1]
+        elif how == _MEMOIZED and type(raw_value) is str:
             value, problem = memo.get((field, raw_value)) or normalize_memoized(field, raw_value)
-        elif field.type == "amount_wan":
+        elif how == _IDENTIFIER and type(raw_value) is str and raw_value.isascii() and raw_value.isalnum():
+            value, problem = raw_value.upper(), None  # normalize_identifier's own fast path
+        elif how == _AMOUNT:
             value, problem = parse_amount(field, raw_value, implausible)
         else:
             value, problem = NORMALIZERS[field.type](field, raw_value)
@@ -400,11 +423,14 @@ def _duplicate(field: Field, raw: Mapping[str, object], second: object) -> Probl
     return Problem(field.name, "field.duplicate", f"{field.zh}重复给出（“{first}”与“{second}”），且取值不同")
 
 
-def _resolve(plan: _Plan, name: object) -> Field | None:
+def _resolve(plan: _Plan, name: object) -> _Route | None:
     """Resolve an input name not seen before and remember it (bounded: input names are few in practice)."""
     if not isinstance(name, str):
         return None
     field = resolve_header(plan.table.kind, name)
-    if field is not None and len(plan.names) < _NAMES_REMEMBERED:
-        plan.names[name] = field
-    return field
+    if field is None:
+        return None
+    route = _route(field)
+    if len(plan.names) < _NAMES_REMEMBERED:
+        plan.names[name] = route
+    return route
