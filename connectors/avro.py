@@ -10,6 +10,7 @@ from typing import Any
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.common.serde import SubjectNameStrategyType
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from sgs.schemas.contracts import schema_text
@@ -19,9 +20,13 @@ class AvroCodec:
     """Encode and decode one schema's values for topics whose subjects follow the topic-name strategy."""
 
     def __init__(self, registry_url: str, schema_name: str) -> None:
-        self._registry = SchemaRegistryClient({"url": registry_url})
-        self._serializer = AvroSerializer(self._registry, schema_text(schema_name))
-        self._deserializer = AvroDeserializer(self._registry)
+        # Without a timeout a response lost on a kept-alive connection blocks forever; with one, it is retried.
+        self._registry = SchemaRegistryClient({"url": registry_url, "timeout": 10, "max.retries": 5})
+        # Subjects are `<topic>-value`. The client's default strategy first asks the registry for subject
+        # "associations", an endpoint Apicurio does not have: one wasted round trip per new subject.
+        by_topic = {"subject.name.strategy.type": SubjectNameStrategyType.TOPIC}
+        self._serializer = AvroSerializer(self._registry, schema_text(schema_name), conf=by_topic)
+        self._deserializer = AvroDeserializer(self._registry, conf=by_topic)
 
     def encode(self, topic: str, value: dict[str, Any]) -> bytes:
         data = self._serializer(value, SerializationContext(topic, MessageField.VALUE))

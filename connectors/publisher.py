@@ -80,7 +80,6 @@ class Publisher:
                 "acks": "all",
                 "partitioner": "murmur2_random",
                 "linger.ms": 20,
-                "compression.type": "zstd",
                 **(producer_config or {}),
             }
         )

@@ -26,6 +26,15 @@ XINYANG = {
     "411527": "淮滨县",
     "411528": "息县",
 }
+# How the offices abbreviate themselves in 文号, e.g. 信市监罚〔2025〕12号.
+OFFICE_ABBREVIATIONS = {
+    "市场监督管理局": "市监",
+    "生态环境局": "环",
+    "应急管理局": "应急",
+    "交通运输局": "交",
+    "住房和城乡建设局": "建",
+    "卫生健康委员会": "卫健",
+}
 AUTHORITIES = ["市场监督管理局", "生态环境局", "应急管理局", "交通运输局", "住房和城乡建设局", "卫生健康委员会"]
 TRADES = ["商贸", "食品", "建材", "农业科技", "物流", "餐饮管理", "茶业", "建筑工程"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -89,11 +98,16 @@ def subject(rng: random.Random) -> dict[str, str]:
     }
 
 
+def document_number(authority_name: str, kind_character: str, year: int, serial: int) -> str:
+    office = next(o for o in OFFICE_ABBREVIATIONS if authority_name.endswith(o))
+    return f"{authority_name[0]}{OFFICE_ABBREVIATIONS[office]}{kind_character}〔{year}〕{serial}号"
+
+
 def licence(rng: random.Random, authority: tuple[str, str], serial: int, decided: date) -> dict[str, str]:
     name, code = authority
     return subject(rng) | {
         "document_name": "食品经营许可决定书",
-        "document_number": f"信{name[:2]}许〔{decided.year}〕{serial}号",
+        "document_number": document_number(name, "许", decided.year, serial),
         "licence_category": rng.choice(LICENCE_CATEGORIES),
         "licence_number": f"JY{rng.randrange(10**13):013d}",
         "content": "食品销售经营者（预包装食品销售）",
@@ -112,7 +126,7 @@ def penalty(rng: random.Random, authority: tuple[str, str], serial: int, decided
     name, code = authority
     categories = rng.choice(CATEGORIES)
     record = subject(rng) | {
-        "document_number": f"信{name[:2]}罚〔{decided.year}〕{serial}号",
+        "document_number": document_number(name, "罚", decided.year, serial),
         "illegal_act_type": rng.choice(ACTS),
         "facts": f"经查，当事人于{decided.year}年在经营场所内"
         + rng.choice(ACTS)
@@ -185,7 +199,7 @@ def _working_days_before(today: date, count: int) -> date:
     return day
 
 
-def demo_feed(n: int, today: date, seed: int = 2025) -> list[Step]:
+def demo_feed(n: int, today: date, seed: int = 2025, first_serial: int = 1) -> list[Step]:
     """About n decisions of Xinyang departments as they would arrive: mostly timely, some late, some invalid
     and corrected later, duplicates, a 文号 in another bracket form, revocations, and one department trying to
     publish another's decision. Revokes name decision ids, which `sgs.core.docnum.decision_id` computes."""
@@ -200,7 +214,7 @@ def demo_feed(n: int, today: date, seed: int = 2025) -> list[Step]:
         roll = rng.random()
         late = roll < 0.10
         decided = _working_days_before(today, rng.randrange(9, 30) if late else rng.randrange(0, 5))
-        record = decision(rng, kind, office, seed * 100_000 + serial, decided)
+        record = decision(rng, kind, office, first_serial + serial, decided)
         code = office[1]
         if late:
             steps.append(Step(code, kind, "upsert", record, 1, "late"))
@@ -227,6 +241,6 @@ def demo_feed(n: int, today: date, seed: int = 2025) -> list[Step]:
         else:
             steps.append(Step(code, kind, "upsert", record, 1, "timely"))
     other = next(o for o in offices if o != offices[0])
-    foreign = decision(rng, "penalty", other, seed * 100_000 + n, _working_days_before(today, 1))
+    foreign = decision(rng, "penalty", other, first_serial + n, _working_days_before(today, 1))
     steps.append(Step(offices[0][1], "penalty", "upsert", foreign, 1, "other-department"))
     return steps

@@ -21,6 +21,7 @@ def create_app(settings: Settings) -> faust.App:
         broker=f"kafka://{settings.kafka_servers}",
         store="rocksdb://",
         datadir=str(workers_dir / "{conf.id}"),
+        web_bind=settings.worker_web_host,
         web_host=settings.worker_web_host,
         web_port=settings.worker_web_port,
         topic_partitions=settings.topic_partitions,

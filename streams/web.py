@@ -7,7 +7,7 @@ from typing import Any
 
 import faust
 from faust.web import Request, Response, View
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 
 from sgs.streams import metrics
 
@@ -25,6 +25,7 @@ def register(app: faust.App) -> None:
     class MetricsView(View):
         async def get(self, request: Request) -> Response:
             await update_lag()
-            return self.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+            # Prometheus' text format; aiohttp sets the charset itself and refuses one in content_type.
+            return self.bytes(generate_latest(), content_type="text/plain; version=0.0.4")
 
     app.page("/metrics")(MetricsView)
