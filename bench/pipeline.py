@@ -5,9 +5,10 @@
     .venv/bin/python bench/pipeline.py overdue    [-k 100000]
 
 The stack must be up (`.venv/bin/sgs stack up`); every run uses its own topic and index prefix (`bench<hex>.`,
-`bench<hex>-`), starts its own worker subprocess (`python -m sgs.cli.main worker`, env from
-`Settings.to_env()`), stops it at the end and deletes its topics, indices and worker state (`--keep` keeps
-them). Worker logs go to `<SGS_STATE_DIR>/bench/<run>/`.
+`bench<hex>-`), starts its own worker subprocess (`sgs worker` run as `bench/pipeline.py run-worker`, so that a
+broad `pkill -f "sgs.cli.main worker"` elsewhere does not hit it; env from `Settings.to_env()`), stops it at
+the end and deletes its topics, indices and worker state (`--keep` keeps them). Worker logs go to
+`<SGS_STATE_DIR>/bench/<run>/`.
 
 throughput  N realistic, valid decisions (`sgs.connectors.simulate.records`, decided over the 60 days before
             today) are published with the SDK `Publisher` (one per department) *before* the worker starts, so
@@ -362,8 +363,8 @@ def realistic(n: int, seed: int) -> list[tuple[str, dict[str, str]]]:
     return records(n, seed, False, first_day=today - timedelta(days=60), days=60)
 
 
-# The SDK Publisher compresses with zstd by default, which the worker's aiokafka cannot read without cramjam
-# (UnsupportedCodecError, the worker crashes); --compression chooses what the benchmark's publishers use.
+# zstd (the SDK Publisher's setting before commit 9d4a66f) crashes the worker: aiokafka without cramjam raises
+# UnsupportedCodecError. The benchmark's publishers send uncompressed unless --compression says otherwise.
 PRODUCER_CONFIG: dict[str, Any] = {"compression.type": "none"}
 
 
@@ -786,7 +787,7 @@ def overdue(args: argparse.Namespace) -> None:
         _tracked_seconds, _ = wait_events(consumer, topics.deadline_events, k, args.timeout, "pending", worker)
         tracked_cpu = meter.report()
         since_start = time.monotonic() - started
-        say(f"all {k:,} pending {since_start:.1f} s after the first notice was produced")
+        say(f"all {k:,} pending {since_start:.1f} s after the first notice was produced; {tracked_cpu}")
         # the gauge is set at every tick (1 s)
         pending_gauge = 0.0
         for _ in range(50):
@@ -807,7 +808,8 @@ def overdue(args: argparse.Namespace) -> None:
         rss_overdue = rss_mib(worker.pid)
         after = watermark_total(consumer, topics.deadline_events)
         states = count_states(settings, topics.deadline_events, before, after)
-        say(f"overdue: all {k:,} in {lag:.1f} s (first after {first}); states {states}")
+        say(f"overdue: all {k:,} in {lag:.1f} s (first after {first}); states {states}; RSS {rss_overdue:.0f} MiB")
+        say(overdue_cpu)
 
         # restart after kill -9, with a probe decision whose deadline is later than the clock
         probe_date = due.date + timedelta(days=2)
@@ -829,14 +831,25 @@ def overdue(args: argparse.Namespace) -> None:
         metrics_up = worker.wait_metrics(600)
         rebuilt = worker.wait_log(r"deadline alarms rebuilt: (\d+) open decisions", 900)
         rebuilt_at = time.monotonic() - worker.started
-        probe_seconds, _ = wait_events(consumer, topics.deadline_events, base_events + 1, 900, "probe pending", worker)
-        probe_at = time.monotonic() - worker.started
-        # and a timer-driven check still works: move the clock past the probe's deadline
-        probe_due = deadline_of(probe_date, calendar).date
-        clock_path.write_text((end_of_day(probe_due) + timedelta(seconds=1)).isoformat())
-        check_seconds, _ = wait_events(consumer, topics.deadline_events, base_events + 2, 120, "probe overdue", worker)
+        probe_at: float | None = None
+        check_seconds: float | None = None
+        try:
+            wait_events(consumer, topics.deadline_events, base_events + 1, args.probe_timeout, "probe pending", worker)
+            probe_at = time.monotonic() - worker.started
+            # and a timer-driven check still works: move the clock past the probe's deadline
+            probe_due = deadline_of(probe_date, calendar).date
+            clock_path.write_text((end_of_day(probe_due) + timedelta(seconds=1)).isoformat())
+            check_seconds, _ = wait_events(
+                consumer, topics.deadline_events, base_events + 2, args.probe_timeout, "probe overdue", worker
+            )
+        except SystemExit as stalled:
+            say(f"restarted worker: {stalled}")
+        lag_text = worker.metrics(10) or ""
+        restart_lag = {
+            topic: metric_value(lag_text, "sgs_consumer_lag_messages", {"topic": topic})
+            for topic in (topics.deadline_input, topics.deadline_events)
+        }
         rss_restarted = rss_mib(worker.pid)
-        _ = probe_seconds
     finally:
         consumer.close()
         worker.stop()
@@ -858,10 +871,13 @@ def overdue(args: argparse.Namespace) -> None:
         f"decoded transitions: {states}"
     )
     print(f"  {overdue_cpu}")
+    probe = "NOT processed" if probe_at is None else f"processed after {probe_at:.1f} s"
+    check = "" if check_seconds is None else f"; then a timer check made it overdue in {check_seconds:.1f} s"
     print(
         f"restart after kill -9: /metrics answers after {metrics_up:.1f} s, 'deadline alarms rebuilt: "
-        f"{rebuilt.group(1)} open decisions' after {rebuilt_at:.1f} s, a new seen notice processed after "
-        f"{probe_at:.1f} s; then a timer check made it overdue in {check_seconds:.1f} s; RSS {rss_restarted:,.0f} MiB"
+        f"{rebuilt.group(1)} open decisions' after {rebuilt_at:.1f} s, a new seen notice {probe} "
+        f"(waited up to {args.probe_timeout:.0f} s){check}; RSS {rss_restarted:,.0f} MiB; "
+        f"consumer lag at the end {restart_lag}"
     )
     if not args.keep:
         cleanup(settings, log_dir)
@@ -893,6 +909,7 @@ def main() -> None:
 
     three = sub.add_parser("overdue", parents=[common], help="deadline overdue detection lag, RSS, restart")
     three.add_argument("-k", type=int, default=100_000)
+    three.add_argument("--probe-timeout", type=float, default=240, help="seconds to wait for the restarted worker")
     three.set_defaults(run=overdue)
 
     four = sub.add_parser("run-worker", help="internal: `sgs worker` with the SGS_* environment (the benchmark worker)")
@@ -902,7 +919,7 @@ def main() -> None:
         each.add_argument(
             "--compression",
             default="none",
-            help="compression.type of the SDK publishers (their default, zstd, crashes the worker: no cramjam)",
+            help="compression.type of the SDK publishers (zstd crashes the worker: aiokafka has no cramjam)",
         )
     args = parser.parse_args()
     if getattr(args, "compression", None):

@@ -164,9 +164,12 @@ def register(app: faust.App, ctx: Context) -> AlarmIndex:
 
     async def send_due_checks() -> None:
         now = ctx.clock.now()
-        for decision_id in alarms.pop_due(now):
+        due = alarms.pop_due(now)
+        for decision_id in due:
             notice = {"type": "check", "decision_id": decision_id, "at": now}
             await notices.send(key=decision_id, value=notice_codec.encode(topics.deadline_input, notice))
+        if due:
+            log.info("deadline checks sent for %d decisions (clock %s)", len(due), now.isoformat())
         for state in (TrackState.PENDING, TrackState.AT_RISK, TrackState.OVERDUE):
             metrics.DEADLINES_OPEN.labels(state.value).set(alarms.states[state.value])
         metrics.DEADLINES_PROVISIONAL.set(alarms.provisional)
