@@ -1,5 +1,10 @@
 """The submissions agent: decode, validate, merge by decision id; emit current state, dead letters and
-deadline notices. A thin shell around `sgs.core.submission.handle`."""
+deadline notices. A thin shell around `sgs.core.submission.handle`.
+
+It also owns the end of each decision's publication period (公示截止期): an alarm index over the merge table
+(rebuilt after every recovery) and a timer that sends an `expire` command through decisions.commands, which
+this same agent turns into a withdrawal — so every change of a decision's state is made in one place.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,9 @@ import faust
 from faust.types import EventT
 
 from sgs.core.problems import Problem
-from sgs.core.submission import Handled, Location, Stored, handle
+from sgs.core.submission import Handled, Location, Stored, expire, handle, publication_ends_at
 from sgs.streams import metrics
+from sgs.streams.alarms import AlarmIndex
 from sgs.streams.context import Context
 
 log = logging.getLogger(__name__)
@@ -20,13 +26,24 @@ log = logging.getLogger(__name__)
 
 def register(app: faust.App, ctx: Context) -> None:
     topics = ctx.topics
-    submitted = app.topic(topics.submitted, key_type=str, value_type=bytes, value_serializer="raw")
+    # One agent reads both, so a decision's submissions and the platform's commands about it meet in one place.
+    inputs = app.topic(topics.submitted, topics.commands, key_type=str, value_type=bytes, value_serializer="raw")
+    commands = app.topic(topics.commands, key_type=str, value_type=bytes, value_serializer="raw")
     current = app.topic(topics.current, key_type=str, value_type=bytes, value_serializer="raw")
     rejected = app.topic(topics.rejected, key_type=str, value_type=bytes, value_serializer="raw")
     notices = app.topic(topics.deadline_input, key_type=str, value_type=bytes, value_serializer="raw")
     decisions = app.Table(f"{ctx.settings.topic_prefix}decisions", key_type=str)
     submissions_codec, current_codec = ctx.codec("submission"), ctx.codec("current")
     dead_letter_codec, notice_codec = ctx.codec("dead_letter"), ctx.codec("deadline_notice")
+    command_codec = ctx.codec("command")
+    publication_ends = AlarmIndex()
+
+    def remember(stored: Stored) -> None:
+        ends = publication_ends_at(stored)
+        if ends is None:
+            publication_ends.forget(stored.current["decision_id"])
+        else:
+            publication_ends.track(stored.current["decision_id"], stored.status, ends, False)
 
     async def emit(event: EventT[bytes], handled: Handled, envelope: dict[str, Any] | None, now: datetime) -> None:
         key = event.key if isinstance(event.key, str) else None
@@ -70,11 +87,28 @@ def register(app: faust.App, ctx: Context) -> None:
             metrics.DEAD_LETTERS.labels(problem.code).inc()
         return dead_letter_codec.encode(topics.rejected, record)
 
-    @app.agent(submitted, name=f"{ctx.settings.topic_prefix}submissions")
+    async def process_command(event: EventT[bytes], now: datetime) -> None:
+        command = command_codec.decode(topics.commands, event.value)
+        stored_json = decisions.get(command["decision_id"])
+        handled = expire(Stored.from_json(stored_json) if stored_json else None, now=now)
+        if handled.stored is not None and handled.current is not None:
+            decisions[command["decision_id"]] = handled.stored.as_json()
+            remember(handled.stored)
+            current_value = current_codec.encode(topics.current, dict(handled.current))
+            await current.send(key=command["decision_id"], value=current_value)
+            metrics.SUBMISSIONS.labels(handled.department_code, handled.kind, handled.outcome).inc()
+
+    @app.agent(inputs, name=f"{ctx.settings.topic_prefix}submissions")
     async def process_submissions(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             now = ctx.clock.now()
             envelope: dict[str, Any] | None = None
+            if event.message.topic == topics.commands:
+                try:
+                    await process_command(event, now)
+                except Exception:
+                    log.exception("command at %s:%s failed", event.message.partition, event.message.offset)
+                continue
             try:
                 try:
                     envelope = submissions_codec.decode(topics.submitted, event.value)
@@ -96,6 +130,7 @@ def register(app: faust.App, ctx: Context) -> None:
                 )
                 if handled.stored is not None and key is not None:
                     decisions[key] = handled.stored.as_json()
+                    remember(handled.stored)
                 await emit(event, handled, envelope, now)
                 metrics.SUBMISSIONS.labels(handled.department_code, handled.kind, handled.outcome).inc()
             except Exception as exc:
@@ -104,3 +139,21 @@ def register(app: faust.App, ctx: Context) -> None:
                 log.exception("submission at %s:%s failed", event.message.partition, event.message.offset)
                 problem = Problem("", "internal.error", f"平台处理出错：{type(exc).__name__}: {exc}"[:500])
                 await rejected.send(key=event.key, value=dead_letter(event, envelope, (problem,), now))
+
+    @decisions.on_recover
+    async def rebuild_publication_ends() -> None:
+        publication_ends.clear()
+        for _, data in decisions.items():
+            remember(Stored.from_json(data))
+        log.info("publication period alarms rebuilt: %d active decisions with an end", len(publication_ends))
+
+    async def send_expiries() -> None:
+        now = ctx.clock.now()
+        due = publication_ends.pop_due(now)
+        for decision_id in due:
+            command = command_codec.encode(topics.commands, {"type": "expire", "decision_id": decision_id, "at": now})
+            await commands.send(key=decision_id, value=command)
+        if due:
+            log.info("publication period ended for %d decisions (clock %s)", len(due), now.isoformat())
+
+    app.timer(ctx.settings.deadline_check_interval)(send_expiries)

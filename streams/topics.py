@@ -40,6 +40,10 @@ class Topics:
         return f"{self.prefix}decisions.current"
 
     @property
+    def commands(self) -> str:
+        return f"{self.prefix}decisions.commands"
+
+    @property
     def deadline_input(self) -> str:
         return f"{self.prefix}deadline.input"
 
@@ -54,6 +58,11 @@ class Topics:
             TopicSpec(self.submitted, retained, "every submission as sent (Avro Submission)"),
             TopicSpec(self.rejected, retained, "dead letters: original bytes, where they were, every problem"),
             TopicSpec(self.current, compacted, "latest state per decision id (Avro CurrentState)"),
+            TopicSpec(
+                self.commands,
+                {"cleanup.policy": "delete", "retention.ms": str(7 * 86_400_000)},
+                "the platform's own commands: expire at the end of the publication period",
+            ),
             TopicSpec(
                 self.deadline_input,
                 {"cleanup.policy": "delete", "retention.ms": str(7 * 86_400_000)},

@@ -4,10 +4,15 @@ each once, from the timer's alarm index; publishing it afterwards closes it as l
 from __future__ import annotations
 
 import dataclasses
+import time as time_module
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
+
+from elasticsearch import Elasticsearch
 
 from sgs.config import Settings
+from sgs.connectors.search_indices import IndexNames
 from sgs.connectors.simulate import demo_feed
 from sgs.core.calendar import default_calendar
 from sgs.core.dates import CHINA_TZ
@@ -57,5 +62,46 @@ def test_overdue_is_detected_when_the_clock_passes_the_end_of_the_deadline_day(
         submitter.flush()
         wait_for(lambda: states()[-1:] == ["published_late"], timeout=60, what="published late")
         assert states() == ["pending", "at_risk", "overdue", "published_late"]
+    finally:
+        worker.close()
+
+
+def test_a_decision_leaves_public_view_when_its_publication_period_ends(
+    stack: LocalStack, settings: Settings, tmp_path: Path
+) -> None:
+    clock = FileClock(tmp_path / "now")
+    mine = dataclasses.replace(isolated(settings, tmp_path), clock=f"file:{clock.path}", deadline_check_interval=0.5)
+    today = datetime.now(CHINA_TZ).date()
+    clock.set(datetime.combine(today, time(10), tzinfo=CHINA_TZ))
+    worker = WorkerProcess(mine, "worker-expiry")
+    try:
+        ready(mine, worker)
+        step = next(s for s in demo_feed(8, today, seed=31, first_serial=600_000) if s.record and s.kind == "penalty")
+        assert step.record is not None
+        ends = today + timedelta(days=30)
+        record = dict(step.record, publication_end=ends.isoformat())
+        decision = decision_id("penalty", record["authority_code"], record["document_number"])
+        submitter = RawSubmitter(mine)
+        submitter.send(envelope(step.department_code, "penalty", decision, record, 1))
+        submitter.flush()
+        es, names = Elasticsearch(mine.elasticsearch), IndexNames(mine.index_prefix)
+
+        def public_document() -> dict[str, Any] | None:
+            found = es.options(ignore_status=404).get(index=names.public_alias("penalty"), id=decision)
+            return dict(found["_source"]) if found.get("found") else None
+
+        assert not wait_for(public_document, timeout=60, what="the penalty published")["withdrawn"]
+        clock.set(datetime.combine(ends, time(23, 59), tzinfo=CHINA_TZ))
+        time_module.sleep(3)
+        assert not (public_document() or {}).get("withdrawn"), "still inside its last day"
+        clock.set(datetime.combine(ends + timedelta(days=1), time(0, 0, 1), tzinfo=CHINA_TZ))
+
+        def withdrawn() -> dict[str, Any] | None:
+            document = public_document()
+            return document if document and document["withdrawn"] else None
+
+        assert wait_for(withdrawn, timeout=60, what="withdrawn after 公示截止期")["withdrawn_reason"] == "expired"
+        archived = es.get(index=names.archive, id=decision)["_source"]
+        assert archived["publication_status"] == "expired" and archived["subject_name"] == record["subject_name"]
     finally:
         worker.close()

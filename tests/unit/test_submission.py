@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import reduce
 from typing import Any
 
@@ -174,3 +174,21 @@ def test_stored_state_survives_its_json_form() -> None:
     stored = run(envelope()).stored
     assert stored is not None
     assert Stored.from_json(json.loads(json.dumps(stored.as_json(), default=str))).merge == stored.merge
+
+
+def test_the_end_of_the_publication_period_withdraws_an_active_decision_once() -> None:
+    from sgs.core.submission import expire, publication_ends_at
+
+    stored = run(envelope(publication_end="2025-06-05")).stored
+    assert stored is not None
+    ends = publication_ends_at(stored)
+    assert ends == datetime(2025, 6, 5, 16, tzinfo=UTC)  # 2025-06-06 00:00 China Standard Time
+    assert expire(stored, now=ends - timedelta(seconds=1)).stored is None
+    expired = expire(stored, now=ends)
+    assert expired.outcome == "expired" and expired.current is not None
+    assert expired.current["status"] == "expired" and expired.current["sequence"] == stored.sequence + 1
+    assert expired.stored is not None and publication_ends_at(expired.stored) is None
+    assert expire(expired.stored, now=ends).stored is None  # a repeated command changes nothing
+    # A newer version from the department publishes again (and carries its own period).
+    again = run(envelope(2, publication_end="2026-06-05"), expired.stored, offset=1)
+    assert again.outcome == "applied" and again.current is not None and again.current["status"] == "active"

@@ -22,6 +22,7 @@ from sgs.core.masking import archive_view, public_view
 from sgs.core.merge import MergeState, Outcome, content_hash, merge
 from sgs.core.problems import Problem
 from sgs.core.publication import licence_is_public
+from sgs.core.tracking import end_of_day
 from sgs.core.validate import validate
 
 OPERATIONS = ("upsert", "revoke")
@@ -215,6 +216,28 @@ def handle(
     if envelope["operation"] == "revoke":
         return _revoke(envelope, stored, department, location, now)
     return _upsert(envelope, stored, department, decision_id, kind, location, now, calendar)
+
+
+def publication_ends_at(stored: Stored) -> datetime | None:
+    """When an active decision's publication period (公示截止期) runs out: the end of that day, CST."""
+    end = stored.current.get("publication_end")
+    if stored.status != "active" or not end:
+        return None
+    return end_of_day(date.fromisoformat(end))
+
+
+def expire(stored: Stored | None, *, now: datetime) -> Handled:
+    """The publication period ended: the decision leaves public view and stays in the archive. Only an
+    active decision whose period has really ended is withdrawn; anything else (a newer version since, an
+    early or repeated command) changes nothing."""
+    ends = publication_ends_at(stored) if stored else None
+    if stored is None or ends is None or now < ends:
+        return Handled("unchanged", None, None, (), None, None, stored.department_code if stored else "", "")
+    sequence = stored.sequence + 1
+    current = {**stored.current, "sequence": sequence, "status": "expired", "updated_at": now}
+    # The stored partition and offset still name the last submission: replay detection reads those.
+    new = dataclasses.replace(stored, sequence=sequence, status="expired", current=current)
+    return Handled("expired", new, current, (), None, None, stored.department_code, stored.kind)
 
 
 def _revoke(
