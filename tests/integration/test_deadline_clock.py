@@ -3,8 +3,10 @@ each once, from the timer's alarm index; publishing it afterwards closes it as l
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time as time_module
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,17 +29,25 @@ from tests.integration.test_faults import isolated, ready
 from tests.integration.waiting import wait_for
 
 
+@contextlib.contextmanager
+def clocked_worker(settings: Settings, tmp_path: Path, name: str, start: date) -> Iterator[tuple[Settings, FileClock]]:
+    """A worker of its own whose clock the test sets, starting at 10:00 on `start` (China Standard Time)."""
+    clock = FileClock(tmp_path / "now")
+    mine = dataclasses.replace(isolated(settings, tmp_path), clock=f"file:{clock.path}", deadline_check_interval=0.5)
+    clock.set(datetime.combine(start, time(10), tzinfo=CHINA_TZ))
+    worker = WorkerProcess(mine, name)
+    try:
+        ready(mine, worker)
+        yield mine, clock
+    finally:
+        worker.close()
+
+
 def test_overdue_is_detected_when_the_clock_passes_the_end_of_the_deadline_day(
     stack: LocalStack, settings: Settings, tmp_path: Path
 ) -> None:
-    clock = FileClock(tmp_path / "now")
-    mine = isolated(settings, tmp_path)
-    mine = dataclasses.replace(mine, clock=f"file:{clock.path}", deadline_check_interval=0.5)
     decided = datetime.now(CHINA_TZ).date() - timedelta(days=1)
-    clock.set(datetime.combine(decided, time(10), tzinfo=CHINA_TZ))
-    worker = WorkerProcess(mine, "worker-clock")
-    try:
-        ready(mine, worker)
+    with clocked_worker(settings, tmp_path, "worker-clock", decided) as (mine, clock):
         step = next(s for s in demo_feed(5, decided, seed=21, first_serial=500_000) if s.record and s.note == "timely")
         assert step.record is not None
         decision = decision_id(step.kind, step.record["authority_code"], step.record["document_number"])  # type: ignore[arg-type]
@@ -62,20 +72,13 @@ def test_overdue_is_detected_when_the_clock_passes_the_end_of_the_deadline_day(
         submitter.flush()
         wait_for(lambda: states()[-1:] == ["published_late"], timeout=60, what="published late")
         assert states() == ["pending", "at_risk", "overdue", "published_late"]
-    finally:
-        worker.close()
 
 
 def test_a_decision_leaves_public_view_when_its_publication_period_ends(
     stack: LocalStack, settings: Settings, tmp_path: Path
 ) -> None:
-    clock = FileClock(tmp_path / "now")
-    mine = dataclasses.replace(isolated(settings, tmp_path), clock=f"file:{clock.path}", deadline_check_interval=0.5)
     today = datetime.now(CHINA_TZ).date()
-    clock.set(datetime.combine(today, time(10), tzinfo=CHINA_TZ))
-    worker = WorkerProcess(mine, "worker-expiry")
-    try:
-        ready(mine, worker)
+    with clocked_worker(settings, tmp_path, "worker-expiry", today) as (mine, clock):
         step = next(s for s in demo_feed(8, today, seed=31, first_serial=600_000) if s.record and s.kind == "penalty")
         assert step.record is not None
         ends = today + timedelta(days=30)
@@ -103,5 +106,3 @@ def test_a_decision_leaves_public_view_when_its_publication_period_ends(
         assert wait_for(withdrawn, timeout=60, what="withdrawn after 公示截止期")["withdrawn_reason"] == "expired"
         archived = es.get(index=names.archive, id=decision)["_source"]
         assert archived["publication_status"] == "expired" and archived["subject_name"] == record["subject_name"]
-    finally:
-        worker.close()
