@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -48,6 +49,8 @@ def start(
 ) -> ProcessRecord:
     """Start `argv` detached in its own session (so the whole group can be stopped), output to `log_path`."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    # Another user gets that user's own group and no supplementary groups, not root's.
+    group = pwd.getpwnam(user).pw_gid if user else None
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             list(argv),
@@ -57,6 +60,8 @@ def start(
             env=dict(env),
             cwd=cwd,
             user=user,
+            group=group,
+            extra_groups=[] if user else None,
             start_new_session=True,
         )
     ticks = _start_ticks(process.pid)
