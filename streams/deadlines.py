@@ -125,16 +125,19 @@ def register(app: faust.App, ctx: Context) -> AlarmIndex:
                 stored = table.get(notice["decision_id"])
                 before = from_json(stored) if stored else None
                 after, transitions = apply(notice, before, ctx.clock.now())
-                if after is None or after == before:
+                if after is None:
                     continue
+                if after == before:
+                    index(after)  # a check that changed nothing re-arms the alarm it consumed
+                    continue
+                # Events before the table: a crash in between repeats an event (consumers key on its sequence)
+                # rather than losing it, which a table already holding the new state would do on replay.
+                for transition in transitions:
+                    value = event_codec.encode(topics.deadline_events, event_record(transition))
+                    await events.send(key=after.decision_id, value=value)
+                    count(transition)
                 table[after.decision_id] = to_json(after)
                 index(after)
-                for transition in transitions:
-                    await events.send(
-                        key=after.decision_id,
-                        value=event_codec.encode(topics.deadline_events, event_record(transition)),
-                    )
-                    count(transition)
             except Exception:
                 # A notice that cannot be applied must not stop the tracker (nor, escaping, be acked silently
                 # by Faust mid-loop); it is logged with its position for the operator.

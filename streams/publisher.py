@@ -89,7 +89,8 @@ def register(app: faust.App, ctx: Context) -> None:
                     metrics.ES_REJECTED.inc()
                     await dead_letter(event, "elasticsearch.rejected", f"检索库拒绝该文档：{result.error}", now)
                 elif (
-                    result.outcome == "written"
+                    # "stale" too: a replay after a crash finds its own earlier write; the tracker keeps the first.
+                    result.outcome in ("written", "stale")
                     and result.index == names.public_alias(state["kind"])
                     and state["status"] == "active"
                 ):

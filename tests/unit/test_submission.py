@@ -192,3 +192,30 @@ def test_the_end_of_the_publication_period_withdraws_an_active_decision_once() -
     # A newer version from the department publishes again (and carries its own period).
     again = run(envelope(2, publication_end="2026-06-05"), expired.stored, offset=1)
     assert again.outcome == "applied" and again.current is not None and again.current["status"] == "active"
+
+
+def test_a_replayed_state_from_the_tables_json_still_encodes_as_the_current_contract() -> None:
+    from sgs.schemas.contracts import encode
+
+    first = run(envelope(), offset=3)
+    assert first.stored is not None
+    # Faust keeps table values as JSON: datetimes come back as text.
+    stored = Stored.from_json(json.loads(json.dumps(first.stored.as_json(), default=lambda v: v.isoformat())))
+    replay = run(envelope(), stored, offset=3)
+    assert replay.outcome == "replayed" and replay.current is not None
+    assert encode("current", dict(replay.current))
+
+
+def test_a_keyless_submission_is_rejected() -> None:
+    handled = handle(envelope(), None, key=None, location=Location("t", 0, 0), now=NOW, calendar=CAL)
+    assert "envelope.key_mismatch" in codes(handled)
+
+
+def test_only_the_issuing_authority_may_revoke_a_decision_nobody_published() -> None:
+    assert "department.not_own" in codes(run(envelope(5, "revoke", department=OTHER_BUREAU)))
+
+
+def test_a_forged_or_stale_submission_does_not_move_the_deadline_clock() -> None:
+    assert run(envelope(department=OTHER_BUREAU)).seen is None
+    stored = run(envelope(2)).stored
+    assert run(envelope(1, decision_date="2025-03-01"), stored, offset=1).seen is None

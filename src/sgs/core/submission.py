@@ -63,6 +63,10 @@ class Stored:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Stored:
+        current = dict(data["current"])
+        # The table's JSON turns the timestamp into text; the current-state contract wants an instant again.
+        if isinstance(current.get("updated_at"), str):
+            current["updated_at"] = datetime.fromisoformat(current["updated_at"])
         return cls(
             MergeState(**data["merge"]),
             data["sequence"],
@@ -71,7 +75,7 @@ class Stored:
             data["kind"],
             data["partition"],
             data["offset"],
-            data["current"],
+            current,
         )
 
 
@@ -135,7 +139,7 @@ def _envelope_problems(envelope: Mapping[str, Any], key: str | None) -> list[Pro
         problems.append(
             Problem("department_code", "envelope.department_code", f"报送部门统一社会信用代码无效：{department.reason}")
         )
-    if key is not None and key != envelope.get("decision_id"):
+    if key is None or key != envelope.get("decision_id"):
         problems.append(Problem("decision_id", "envelope.key_mismatch", "消息键与决定标识(decision_id)不一致"))
     return problems
 
@@ -250,6 +254,9 @@ def _revoke(
         )
     if stored is not None and stored.department_code != department:
         return _reject([Problem("department_code", "department.not_own", "只能撤销本部门报送的决定")], envelope)
+    if stored is None and decision_id.split(":")[1:2] != [department]:
+        # Nobody published it yet: only its issuing authority may block it, or B could lock A out of A's own.
+        return _reject([Problem("department_code", "department.not_own", "只能撤销本部门作出的决定")], envelope)
     submission = MergeState(envelope["version"], "revoke", content_hash(None), str(envelope["event_id"]))
     outcome, kept = merge(stored.merge if stored else None, submission)
     if outcome is not Outcome.APPLIED or kept is None:
@@ -299,13 +306,16 @@ def _upsert(
     if stored is not None and stored.department_code != department:
         problems.append(Problem("department_code", "department.not_own", "该决定由其他部门报送，不能修改"))
     if problems or result.record is None:
-        return _reject(problems, envelope, seen)
+        # Another department's record proves nothing about this decision's clock: no notice for it.
+        forged = any(p.code == "department.not_own" for p in problems)
+        return _reject(problems, envelope, None if forged else seen)
     decision = result.record
     archive = archive_view(decision)
     submission = MergeState(envelope["version"], "upsert", content_hash(archive), str(envelope["event_id"]))
     outcome, kept = merge(stored.merge if stored else None, submission)
     if outcome is not Outcome.APPLIED or kept is None:
-        return Handled(outcome.value, None, None, (), seen, None, department, kind)
+        # A duplicate or an older version says nothing new: the decision date in force stays the tracker's.
+        return Handled(outcome.value, None, None, (), None, None, department, kind)
     sequence = (stored.sequence if stored else 0) + 1
     status = _status(decision)
     current = _current_record(decision_id, kind, kept, sequence, status, department, decision, now)
