@@ -347,6 +347,21 @@ def test_kind_rule_for_18_characters() -> None:
     assert check_code("411502199508081269").kind == "ric"
 
 
+def test_kind_rule_for_ids_with_impossible_birth_dates() -> None:
+    # An ID whose birth date cannot exist is still an ID: the reason names the birth date, not a unified
+    # code's check character (as a unified code these all fail only at position 18).
+    for birth in ("19900230", "19900431", "19901301", "19900007", "19900100", "19900332", "18991231"):
+        number = make_ric("411502", birth, "123")
+        assert not check_uscc(number).valid
+        result = check_code(number)
+        assert (result.kind, result.reason_code) == ("ric", "ric.birth_date"), birth
+        assert check_code(number[:17] + "X").kind == "ric"
+    # All-digit unified codes that are not ID-shaped stay unified codes, valid or not.
+    assert check_code("911100001000044477").kind == "uscc"
+    assert check_code("911100001000044478").reason_code == "uscc.check_character"
+    assert check_code("124115021234567882").kind == "uscc"
+
+
 def test_mask() -> None:
     assert mask_id_number("411502199001011234") == "411502************"
     assert mask_id_number(" ４１１５０２１９９００１０１１２３x") == "411502************"

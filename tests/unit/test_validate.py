@@ -235,6 +235,11 @@ def test_natural_person_with_a_company_code() -> None:
     assert problems("penalty", natural_person(subject_code=COMPANY)) == {
         ("subject_code", "subject.code_for_natural_person")
     }
+    # The company's organization code (GB 11714, positions 9–17 of its unified code) is a company code too.
+    for kind in ("licence", "penalty"):
+        assert problems(kind, natural_person(kind, org_code=COMPANY[8:17])) == {
+            ("org_code", "subject.code_for_natural_person")
+        }
 
 
 def test_control_characters() -> None:

@@ -403,14 +403,17 @@ _EXPLAINERS: Mapping[CodeKind, Callable[[str, str | None], Explanation]] = {
 
 
 def _looks_like_id(code: str) -> bool:
-    """18 characters shaped like a resident ID: 17 digits, digit-or-X, a province prefix, a real birth date."""
+    """18 characters shaped like a resident ID: 17 digits, digit-or-X, a province prefix, and positions 7–14
+    shaped like a birth date (18xx/19xx/20xx, month 0x/1x, day 0x–3x) — shaped, not necessarily real, so that
+    an ID with an impossible birth date (19900230, 19901301) or one before 1900 gets the ID's reason."""
     return (
         code[:17].isascii()
         and code[:17].isdigit()
         and (code[17] == "X" or (code[17].isascii() and code[17].isdigit()))
         and code[:2] in _PROVINCES
-        and _birth_date(code[6:14]) is not None
-        and code[6:8] in ("19", "20")
+        and code[6:8] in ("18", "19", "20")
+        and code[10] in "01"
+        and code[12] in "0123"
     )
 
 
@@ -418,10 +421,10 @@ def check_code(text: str, *, today: date | None = None) -> CodeCheck:
     """Check a code whose kind is not stated, guessing the kind from its shape.
 
     - 18 characters: a valid resident ID wins; else a valid unified code; else, if it is shaped like an ID
-      (17 digits + digit/X, province prefix, a real 19xx/20xx birth date), the ID's reason; else the unified
-      code's reason. The ID goes first because about 1 in 341 real ID numbers from regions such as 41 (河南)
-      or 51 (四川) also pass every unified-code check — and an ID taken for a unified code would be shown
-      unmasked, while a unified code taken for an ID is only masked.
+      (17 digits + digit/X, province prefix, positions 7–14 shaped like a birth date, even an impossible one),
+      the ID's reason; else the unified code's reason. The ID goes first because about 1 in 341 real ID
+      numbers from regions such as 41 (河南) or 51 (四川) also pass every unified-code check — and an ID taken
+      for a unified code would be shown unmasked, while a unified code taken for an ID is only masked.
     - 9 characters, or 8 + "-" + 1: organization code.
     - 15 digits: legacy resident ID.
     - anything else (empty included): judged as a unified code, so the reason names the expected length.

@@ -200,6 +200,15 @@ def _check_subject(values: dict[str, Value], problems: list[Problem], today: dat
             )
         )
     org_code = values.get("org_code")
+    if category == NATURAL_PERSON and org_code is not None:
+        problems.append(
+            Problem(
+                "org_code",
+                "subject.code_for_natural_person",
+                "行政相对人类别为自然人，却填写了组织机构代码：组织机构代码属于单位，自然人没有，"
+                "请核对相对人类别（企业、个体工商户）或删除该代码",
+            )
+        )
     if isinstance(subject_code, str) and isinstance(org_code, str) and subject_code[8:17] != org_code:
         problems.append(
             Problem(
