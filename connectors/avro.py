@@ -34,7 +34,8 @@ class AvroCodec:
         self._text = schema_text(schema_name)
         self._schema = load_schema(schema_name)
         self._ids: dict[str, int] = {}  # subject -> id of our schema, once registered
-        self._writers: dict[int, Any] = {}  # id -> parsed writer schema
+        # id -> (writer schema, reader schema or None when the writer is ours: resolution doubles decoding time)
+        self._readers: dict[int, tuple[Any, Any]] = {}
 
     def encode(self, topic: str, value: dict[str, Any]) -> bytes:
         subject = f"{topic}-value"
@@ -51,12 +52,16 @@ class AvroCodec:
         if len(data) < _HEADER.size + 1 or data[0] != MAGIC:
             raise ValueError("not an Avro value in the Confluent wire format (magic byte, schema id, body)")
         _, schema_id = _HEADER.unpack_from(data)
-        writer = self._writers.get(schema_id)
-        if writer is None:
-            registered = self._registry.get_schema(schema_id)
-            writer = self._writers[schema_id] = fastavro.parse_schema(json.loads(registered.schema_str or "{}"))
+        reading = self._readers.get(schema_id)
+        if reading is None:
+            written = json.loads(self._registry.get_schema(schema_id).schema_str or "{}")
+            if written == json.loads(self._text):
+                reading = (self._schema, None)
+            else:
+                reading = (fastavro.parse_schema(written), self._schema)
+            self._readers[schema_id] = reading
         try:
-            value = fastavro.schemaless_reader(io.BytesIO(data[_HEADER.size :]), writer, self._schema)
+            value = fastavro.schemaless_reader(io.BytesIO(data[_HEADER.size :]), *reading)
         except (EOFError, ValueError, TypeError, IndexError, UnicodeDecodeError) as exc:
             raise ValueError(f"Avro body does not match schema {schema_id}: {exc}") from exc
         if not isinstance(value, dict):
