@@ -219,3 +219,14 @@ def test_a_forged_or_stale_submission_does_not_move_the_deadline_clock() -> None
     assert run(envelope(department=OTHER_BUREAU)).seen is None
     stored = run(envelope(2)).stored
     assert run(envelope(1, decision_date="2025-03-01"), stored, offset=1).seen is None
+
+
+def test_the_same_content_under_a_newer_version_is_a_duplicate_that_keeps_the_newer_version() -> None:
+    first = run(envelope(1))
+    again = run(envelope(5), first.stored, offset=1)
+    assert again.outcome == "duplicate" and again.current is None and again.seen is None
+    assert again.stored is not None and again.stored.merge.version == 5
+    assert again.stored.sequence == first.stored.sequence  # type: ignore[union-attr]
+    # A version in between, arriving late, is older than what the department last said.
+    late = run(envelope(3, facts="经查，当事人超标排放废水两次。"), again.stored, offset=2)
+    assert late.outcome == "stale"
