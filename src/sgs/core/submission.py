@@ -317,12 +317,16 @@ def _upsert(
         # A duplicate or an older version says nothing new: the decision date in force stays the tracker's.
         return Handled(outcome.value, None, None, (), None, None, department, kind)
     status = _status(decision)
-    if stored is not None and stored.merge.operation == "upsert" and stored.merge.content_hash == kept.content_hash:
-        if stored.status == status:
-            # The same content under a newer version (the SDK's default version is the time it was sent):
-            # nothing to publish again. The newer version is kept, so versions in between arriving late are stale.
-            same = dataclasses.replace(stored, merge=kept, partition=location.partition, offset=location.offset)
-            return Handled("duplicate", same, None, (), None, None, department, kind)
+    if (
+        stored is not None
+        and stored.merge.operation == "upsert"
+        and stored.merge.content_hash == kept.content_hash
+        and stored.status == status
+    ):
+        # The same content under a newer version (the SDK's default version is the time it was sent): nothing
+        # to publish again. The newer version is kept, so versions in between arriving late are stale.
+        same = dataclasses.replace(stored, merge=kept, partition=location.partition, offset=location.offset)
+        return Handled("duplicate", same, None, (), None, None, department, kind)
     sequence = (stored.sequence if stored else 0) + 1
     current = _current_record(decision_id, kind, kept, sequence, status, department, decision, now)
     new = Stored(kept, sequence, status, department, kind, location.partition, location.offset, current)
