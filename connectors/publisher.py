@@ -13,10 +13,14 @@
 Each decision is validated with the platform's own rules before anything is sent (an invalid one is never
 produced), encoded as Avro in the Confluent wire format, and produced keyed by its decision id with an
 idempotent producer (`acks=all`) and the murmur2 partitioner that Kafka's Java clients and aiokafka use.
+
+`prepare_upsert` and `prepare_revoke` are the checks and the envelope without a producer: the HTTP gateway
+and `sgs publish` share them with `Publisher`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -56,7 +60,62 @@ class Receipt:
     row: int | None = field(default=None, compare=False)  # where it came from, for file imports
 
 
+@dataclass
+class Prepared:
+    """A submission checked and ready to send (`envelope`), or refused on the sender's side (envelope None)."""
+
+    receipt: Receipt
+    envelope: dict[str, Any] | None
+
+
+def prepare_upsert(
+    department_code: str,
+    kind: str,
+    record: Mapping[str, object] | object,
+    *,
+    source: Source,
+    now: datetime,
+    version: int | None = None,
+) -> Prepared:
+    """Validate one decision given by any accepted field names (English, national code, 中文), as a mapping or
+    a dataclass instance, and build its envelope. Refused: not valid, or another department's record."""
+    values = _as_mapping(record)
+    if values is None:
+        receipt = Receipt(kind, None, str(uuid.uuid4()), version or _millis(now), status="invalid")
+        receipt.problems = (Problem("", "record.type", "记录应为“字段名: 值”的映射或数据类（dataclass）实例"),)
+        return Prepared(receipt, None)
+    result = validate(kind, values, today=now.astimezone(CHINA_TZ).date())
+    receipt = Receipt(kind, result.decision_id, str(uuid.uuid4()), version or _millis(now))
+    not_own = ownership_problem(result.values, department_code)
+    if result.record is None or result.decision_id is None or not_own is not None:
+        receipt.status, receipt.problems = "invalid", result.problems + ((not_own,) if not_own else ())
+        return Prepared(receipt, None)
+    decision = {name: _text(value) for name, value in result.record.values.items()}
+    original = {str(k): "" if v is None else str(v) for k, v in values.items()}
+    envelope = _envelope(department_code, "upsert", kind, result.decision_id, receipt, source, now)
+    envelope["decision"] = (RECORD_NAMES[kind], decision)
+    envelope["original"] = original if original != decision else None
+    return Prepared(receipt, envelope)
+
+
+def prepare_revoke(
+    department_code: str, decision_id: str, *, source: Source, now: datetime, version: int | None = None
+) -> Prepared:
+    """The envelope that withdraws a decision (its kind is read from the decision id)."""
+    kind = decision_id.split(":", 1)[0]
+    receipt = Receipt(kind, decision_id, str(uuid.uuid4()), version or _millis(now))
+    if kind not in RECORD_NAMES or decision_id.count(":") < 2:
+        problem = Problem("decision_id", "revoke.decision_id", f"“{decision_id}”不是决定标识（类型:机关代码:文号）")
+        receipt.status, receipt.problems = "invalid", (problem,)
+        return Prepared(receipt, None)
+    return Prepared(receipt, _envelope(department_code, "revoke", kind, decision_id, receipt, source, now))
+
+
 class Publisher:
+    """Publishes as one department. Every receipt goes to `results` (unless `keep_results=False`, for files of
+    millions of rows) and to `on_result` once it is final: invalid at once, accepted or failed when the broker
+    answers."""
+
     def __init__(
         self,
         department_code: str,
@@ -65,6 +124,8 @@ class Publisher:
         source: Source = "sdk",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         producer_config: Mapping[str, Any] | None = None,
+        on_result: Callable[[Receipt], None] | None = None,
+        keep_results: bool = True,
     ) -> None:
         self.settings = settings or Settings.from_env()
         self.department_code = normalize_code(department_code)
@@ -72,6 +133,9 @@ class Publisher:
         self.clock = clock
         self.topic = Topics(self.settings.topic_prefix).submitted
         self.results: list[Receipt] = []
+        self._on_result = on_result
+        self._keep_results = keep_results
+        self._pending: dict[str, Receipt] = {}  # event id -> receipt awaiting the broker
         self._codec = AvroCodec(self.settings.registry, "submission")
         self._producer = Producer(
             {
@@ -84,37 +148,34 @@ class Publisher:
             }
         )
 
-    def publish(self, kind: str, record: Mapping[str, object], *, version: int | None = None) -> Receipt:
-        """Validate and send one decision given by any accepted field names (English, national code, 中文)."""
-        now = self.clock()
-        result = validate(kind, record, today=now.astimezone(CHINA_TZ).date())
-        receipt = Receipt(kind, result.decision_id, str(uuid.uuid4()), version or _millis(now))
-        not_own = ownership_problem(result.values, self.department_code)
-        if result.record is None or result.decision_id is None or not_own is not None:
-            receipt.status, receipt.problems = "invalid", result.problems + ((not_own,) if not_own else ())
-            self.results.append(receipt)
-            return receipt
-        decision = {name: _text(value) for name, value in result.record.values.items()}
-        original = {str(k): "" if v is None else str(v) for k, v in record.items()}
-        envelope = self._envelope("upsert", kind, result.decision_id, receipt, now)
-        envelope["decision"] = (RECORD_NAMES[kind], decision)
-        envelope["original"] = original if original != decision else None
-        return self._send(envelope, receipt)
+    def publish(
+        self, kind: str, record: Mapping[str, object] | object, *, version: int | None = None, row: int | None = None
+    ) -> Receipt:
+        """Validate and send one decision (a mapping of any accepted field names, or a dataclass instance)."""
+        prepared = prepare_upsert(
+            self.department_code, kind, record, source=self.source, now=self.clock(), version=version
+        )
+        prepared.receipt.row = row
+        return self.send(prepared)
 
     def revoke(self, decision_id: str, *, version: int | None = None) -> Receipt:
-        """Withdraw a decision this department published (kind is read from the decision id)."""
-        now = self.clock()
-        kind = decision_id.split(":", 1)[0]
-        receipt = Receipt(kind, decision_id, str(uuid.uuid4()), version or _millis(now))
-        return self._send(self._envelope("revoke", kind, decision_id, receipt, now), receipt)
+        """Withdraw a decision this department published."""
+        prepared = prepare_revoke(
+            self.department_code, decision_id, source=self.source, now=self.clock(), version=version
+        )
+        return self.send(prepared)
 
     def flush(self, timeout: float = 30.0) -> list[Receipt]:
-        """Wait for the broker's answers; returns every receipt so far. Undelivered ones are `failed`."""
+        """Wait for the broker's answers; returns every receipt kept so far. Undelivered ones are `failed`."""
         self._producer.flush(timeout)
-        for receipt in self.results:
-            if receipt.status == "pending":
-                receipt.status, receipt.error = "failed", f"no answer from the broker within {timeout:.0f} s"
+        for receipt in list(self._pending.values()):
+            self._finish(receipt, "failed", error=f"no answer from the broker within {timeout:.0f} s")
         return self.results
+
+    @property
+    def in_flight(self) -> int:
+        """Receipts still waiting for the broker."""
+        return len(self._pending)
 
     def __enter__(self) -> Publisher:
         return self
@@ -122,28 +183,28 @@ class Publisher:
     def __exit__(self, *exc: object) -> None:
         self.flush()
 
-    def _envelope(self, operation: str, kind: str, decision_id: str, receipt: Receipt, now: datetime) -> dict[str, Any]:
-        return {
-            "event_id": receipt.event_id,
-            "operation": operation,
-            "version": receipt.version,
-            "department_code": self.department_code,
-            "submitted_at": now,
-            "source": self.source,
-            "kind": kind,
-            "decision_id": decision_id,
-            "decision": None,
-            "original": None,
-        }
+    def _finish(self, receipt: Receipt, status: Status, *, error: str | None = None) -> None:
+        self._pending.pop(receipt.event_id, None)
+        receipt.status, receipt.error = status, error
+        if self._on_result is not None:
+            self._on_result(receipt)
 
-    def _send(self, envelope: dict[str, Any], receipt: Receipt) -> Receipt:
-        self.results.append(receipt)
+    def send(self, prepared: Prepared) -> Receipt:
+        """Send a submission prepared with `prepare_upsert` or `prepare_revoke` (a refused one is only recorded)."""
+        receipt, envelope = prepared.receipt, prepared.envelope
+        if self._keep_results:
+            self.results.append(receipt)
+        if envelope is None:
+            self._finish(receipt, "invalid")
+            return receipt
+        self._pending[receipt.event_id] = receipt
 
         def delivered(error: KafkaError | None, message: Message) -> None:
             if error is not None:
-                receipt.status, receipt.error = "failed", error.str()
+                self._finish(receipt, "failed", error=error.str())
             else:
-                receipt.status, receipt.partition, receipt.offset = "accepted", message.partition(), message.offset()
+                receipt.partition, receipt.offset = message.partition(), message.offset()
+                self._finish(receipt, "accepted")
 
         value = self._codec.encode(self.topic, envelope)
         while True:
@@ -154,6 +215,30 @@ class Publisher:
                 self._producer.poll(0.5)
         self._producer.poll(0)
         return receipt
+
+
+def _envelope(
+    department_code: str, operation: str, kind: str, decision_id: str, receipt: Receipt, source: Source, now: datetime
+) -> dict[str, Any]:
+    return {
+        "event_id": receipt.event_id,
+        "operation": operation,
+        "version": receipt.version,
+        "department_code": department_code,
+        "submitted_at": now,
+        "source": source,
+        "kind": kind,
+        "decision_id": decision_id,
+        "decision": None,
+        "original": None,
+    }
+
+
+def _as_mapping(record: Mapping[str, object] | object) -> Mapping[str, object] | None:
+    """A dataclass instance (e.g. a department's own typed record) reads as its fields; a mapping as itself."""
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    return record if isinstance(record, Mapping) else None
 
 
 def _millis(moment: datetime) -> int:

@@ -10,10 +10,10 @@ skipped).
 - CSV: UTF-8 (with or without BOM) or GBK/GB18030, detected from the first 64 KiB: UTF-8 if that sample
   decodes, else GB18030 (a superset of GBK). Streamed record by record.
 - XLSX (via python-calamine): the sheet named like the kind (行政许可 / 行政处罚) when there is one, else the
-  first sheet; fully empty rows are skipped. Calamine gives a merged
-  cell's value only in its top-left cell: values of merged ranges are copied into every row of the range
-  (a clerk merges cells to say "same value"). Formula cells give their cached values (what Excel last
-  computed; a file written by a library that does not compute formulas has none: the cell reads empty).
+  first sheet; fully empty rows are skipped. Calamine gives a merged cell's value only in its top-left cell:
+  values of merged ranges are copied into every row of the range that is not otherwise empty (a clerk merges
+  cells to say "same value"). Formula cells give their cached values (what Excel last computed; a file
+  written by a library that does not compute formulas has none: the cell reads empty).
   Calamine holds the sheet's cell values in memory (Rust side); rows are converted to Python one at a time.
 
 Unreadable input (missing file, unknown extension, corrupt workbook, undecodable text) raises
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -197,7 +198,13 @@ def _open_text(path: Path) -> IO[str]:
     try:
         with path.open("rb") as raw:
             sample = raw.read(SAMPLE_BYTES)
-        return path.open(encoding=detect_encoding(sample), newline="")
+        encoding = detect_encoding(sample)
+        if encoding == "gb18030" and sample.startswith(codecs.BOM_UTF8):
+            # GBK text behind a UTF-8 BOM (an editor added one when saving): drop the BOM, read the text.
+            binary = path.open("rb")
+            binary.seek(len(codecs.BOM_UTF8))
+            return io.TextIOWrapper(binary, encoding=encoding, newline="")
+        return path.open(encoding=encoding, newline="")
     except OSError as exc:
         raise TemplateError(f"无法读取文件：{exc}") from exc
 
@@ -278,6 +285,8 @@ def _spread_merged(
             active.append((bottom, left, right, value))
         if active:
             active = [spread for spread in active if spread[0] >= index]
+        # An empty row inside a merged range stays empty: it is a gap between records, not a record.
+        if active and not all(_is_empty(c) for c in cells):
             for _, left, right, value in active:
                 for column in range(max(left, 0), min(right + 1, len(cells))):
                     if _is_empty(cells[column]):

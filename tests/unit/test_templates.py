@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-import openpyxl  # type: ignore[import-untyped]  # no types-openpyxl in the dev group
+import openpyxl
 import pytest
+from openpyxl.utils import get_column_letter
 
 from sgs.connectors.templates import Row, TemplateError, detect_encoding, detect_kind, read_rows
 from sgs.core.fields import fields_of
@@ -85,6 +86,7 @@ def test_jsonl_with_malformed_lines(tmp_path: Path) -> None:
 
 def _workbook(path: Path, sheets: Mapping[str, Sequence[Sequence[object]]]) -> None:
     book = openpyxl.Workbook()
+    assert book.active is not None
     book.remove(book.active)
     for name, rows in sheets.items():
         sheet = book.create_sheet(name)
@@ -116,9 +118,9 @@ def test_xlsx_picks_the_sheet_of_the_kind_and_spreads_merged_cells(tmp_path: Pat
     path = tmp_path / "both.xlsx"
     _workbook(path, {"行政许可": [["x"]], "行政处罚": [["行政处罚信息表"], headers, first, second]})
     book = openpyxl.load_workbook(path)
-    column = openpyxl.utils.get_column_letter(headers.index("处罚机关") + 1)
+    column = get_column_letter(headers.index("处罚机关") + 1)
     book["行政处罚"].merge_cells(f"{column}3:{column}4")
-    book["行政处罚"].merge_cells(f"A1:{openpyxl.utils.get_column_letter(len(headers))}1")
+    book["行政处罚"].merge_cells(f"A1:{get_column_letter(len(headers))}1")
     book.save(path)
     rows = list(read_rows(path, kind="penalty"))
     assert [r.number for r in rows] == [3, 4]

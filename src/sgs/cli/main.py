@@ -17,6 +17,7 @@ COMMANDS = {
     "deadline": "sgs.cli.deadline:deadline",
     "demo": "sgs.cli.demo:demo",
     "validate": "sgs.cli.validate:validate",
+    "publish": "sgs.cli.publish:publish",
     "worker": "sgs.cli.worker:worker",
     "reindex": "sgs.cli.reindex:reindex",
 }

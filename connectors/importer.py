@@ -1,0 +1,237 @@
+"""Import a department's file — JSON lines, CSV or XLSX national-standard template — onto Kafka, row by row.
+
+Shared by `sgs publish` and the gateway's `POST /v1/imports`. Rows are streamed (a million-row CSV is never held
+in memory): each is checked and sent through the department's `Publisher` (or only checked, in a dry run), and
+every row that is not published — invalid, or refused by the broker — is written with its problems to an error
+report next to the input, so the clerk can correct exactly those rows and import the report's rows again.
+
+Importing the same file twice publishes nothing twice: every row is keyed by its decision id, and the pipeline
+treats the same content under a newer version as a duplicate.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sgs.config import Settings
+from sgs.connectors.publisher import Publisher, Receipt, prepare_upsert
+from sgs.connectors.templates import Row, TemplateError, detect_kind, file_format, read_rows
+from sgs.core.fields import Kind, kind_table
+from sgs.core.problems import Problem
+
+REPORT_PROBLEMS = "问题"
+REPORT_ROW = "原行号"
+
+
+@dataclass
+class ImportSummary:
+    """What became of one file's rows. `published` counts rows the broker acknowledged."""
+
+    file: str
+    kind: Kind
+    dry_run: bool
+    read: int = 0
+    invalid: int = 0
+    published: int = 0
+    failed: int = 0
+    problem_codes: Counter[str] = field(default_factory=Counter)
+    report: Path | None = None
+    # The first rows that were not published, for a caller that shows them (the gateway's response).
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def valid(self) -> int:
+        return self.read - self.invalid
+
+    @property
+    def complete(self) -> bool:
+        """Every row read was published (or, in a dry run, is valid)."""
+        return self.invalid == 0 and self.failed == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "kind": self.kind,
+            "dry_run": self.dry_run,
+            "read": self.read,
+            "valid": self.valid,
+            "invalid": self.invalid,
+            "published": self.published,
+            "failed": self.failed,
+            "problem_codes": dict(self.problem_codes.most_common()),
+            "report": str(self.report) if self.report else None,
+            "rows_not_published": self.examples,
+        }
+
+
+def report_path(path: Path) -> Path:
+    """Where the error report of `path` goes: beside it, `<name>.errors.xlsx` for workbooks, else `.errors.csv`."""
+    suffix = ".xlsx" if file_format(path) == "xlsx" else ".csv"
+    return path.with_name(f"{path.stem}.errors{suffix}")
+
+
+def with_kind(rows: Iterator[Row], kind: Kind | None) -> tuple[Kind | None, Iterator[Row]]:
+    """The kind (given, or detected from the first readable row's names) and the rows, none lost."""
+    if kind is not None:
+        return kind, rows
+    seen: list[Row] = []
+    for row in rows:
+        seen.append(row)
+        if row.values:
+            return detect_kind(row.values), itertools.chain(seen, rows)
+    return None, iter(seen)
+
+
+class ErrorReport:
+    """Rows that were not published, with their original cells and problems; the file is made on first use."""
+
+    def __init__(self, path: Path, kind: Kind) -> None:
+        self.path, self.kind = path, kind
+        self._headers: list[str] | None = None
+        self._csv: Any = None
+        self._text: IO[str] | None = None
+        self._workbook: Any = None
+        self._sheet: Any = None
+
+    @property
+    def used(self) -> bool:
+        return self._headers is not None
+
+    def add(self, row_number: int, values: Mapping[str, object], problems: tuple[Problem, ...]) -> None:
+        if self._headers is None:
+            self._headers = [str(name) for name in values]
+            self._open([REPORT_ROW, REPORT_PROBLEMS, *self._headers])
+        extra = [str(name) for name in values if str(name) not in self._headers]
+        if extra:  # JSON lines need not all carry the same names: later names are kept at the end
+            self._headers.extend(extra)
+        cells = [_cell(values.get(name)) for name in self._headers]
+        self._write([row_number, describe(self.kind, problems), *cells])
+
+    def close(self) -> None:
+        if self._text is not None:
+            self._text.close()
+        if self._workbook is not None:
+            self._workbook.save(self.path)
+
+    def _open(self, header: list[str]) -> None:
+        if self.path.suffix == ".xlsx":
+            from openpyxl import Workbook
+
+            self._workbook = Workbook(write_only=True)
+            self._sheet = self._workbook.create_sheet("未发布的记录")
+        else:
+            # UTF-8 with a BOM: Excel opens it with the Chinese intact.
+            self._text = self.path.open("w", encoding="utf-8-sig", newline="")
+            self._csv = csv.writer(self._text)
+        self._write(header)
+
+    def _write(self, cells: Sequence[object]) -> None:
+        if self._sheet is not None:
+            self._sheet.append(cells)
+        else:
+            self._csv.writerow(cells)
+
+
+def describe(kind: Kind, problems: tuple[Problem, ...]) -> str:
+    """Problems as one cell a clerk reads: `字段：说明 [code]；…`."""
+    table = kind_table(kind)
+    parts = []
+    for problem in problems:
+        spec = table.by_name.get(problem.field)
+        label = spec.zh if spec is not None else (problem.field or "整条记录")
+        parts.append(f"{label}：{problem.message} [{problem.code}]")
+    return "；".join(parts)
+
+
+def _cell(value: object) -> object:
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return str(value)  # dates from workbooks, lists from JSON: as text, never interpreted
+
+
+EXAMPLES = 20
+
+
+def import_file(
+    path: Path,
+    *,
+    department_code: str,
+    kind: Kind | None = None,
+    publish_to: Settings | None = None,
+    producer_config: Mapping[str, Any] | None = None,
+    report: Path | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    progress: Callable[[int], None] | None = None,
+    display_name: str | None = None,
+) -> ImportSummary:
+    """Check every row of `path` and publish the valid ones to the platform of `publish_to` (None: a dry run).
+
+    Waits for the broker's answer to every row before it returns. Raises `TemplateError` when the file cannot
+    be read at all (or its kind cannot be told from its header)."""
+    found_kind, rows = with_kind(read_rows(path, kind=kind), kind)
+    if found_kind is None:
+        raise TemplateError("无法从表头判断是行政许可还是行政处罚，请指定类型（licence 或 penalty）")
+    summary = ImportSummary(display_name or path.name, found_kind, dry_run=publish_to is None)
+    target = report or report_path(path)
+    errors = ErrorReport(target, found_kind)
+    in_flight: dict[str, tuple[int, Mapping[str, object]]] = {}
+
+    def not_published(number: int, values: Mapping[str, object], problems: tuple[Problem, ...]) -> None:
+        summary.problem_codes.update(p.code for p in problems)
+        errors.add(number, values, problems)
+        if len(summary.examples) < EXAMPLES:
+            summary.examples.append({"row": number, "problems": [p.as_dict() for p in problems]})
+
+    def answered(receipt: Receipt) -> None:
+        if receipt.status == "invalid":
+            return  # counted where it was checked
+        number, values = in_flight.pop(receipt.event_id, (receipt.row or 0, {}))
+        if receipt.status == "accepted":
+            summary.published += 1
+        elif receipt.status == "failed":
+            summary.failed += 1
+            problem = Problem("", "broker.failed", f"Kafka未确认接收：{receipt.error}")
+            not_published(number, values, (problem,))
+
+    publisher = None
+    if publish_to is not None:
+        publisher = Publisher(
+            department_code,
+            settings=publish_to,
+            source="import",
+            clock=clock,
+            producer_config=producer_config,
+            on_result=answered,
+            keep_results=False,
+        )
+    try:
+        for row in rows:
+            summary.read += 1
+            problems = row.problems
+            if not (problems and not row.values):
+                prepared = prepare_upsert(department_code, found_kind, row.values, source="import", now=clock())
+                problems += prepared.receipt.problems
+                if not problems and publisher is not None:
+                    prepared.receipt.row = row.number
+                    in_flight[prepared.receipt.event_id] = (row.number, row.values)
+                    publisher.send(prepared)
+            if problems:
+                summary.invalid += 1
+                not_published(row.number, row.values, problems)
+            if progress is not None:
+                progress(summary.read)
+        if publisher is not None:
+            publisher.flush()
+    finally:
+        errors.close()
+    summary.report = target if errors.used else None
+    if not errors.used and target.exists():
+        target.unlink()  # an old report of this file no longer tells the truth
+    return summary

@@ -1,0 +1,120 @@
+"""Importing department files without a broker (dry runs): encodings, headers, workbooks, error reports, CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from click.testing import CliRunner
+from openpyxl import Workbook, load_workbook
+
+from sgs.cli.main import cli
+from sgs.connectors.importer import REPORT_PROBLEMS, REPORT_ROW, import_file, report_path
+from sgs.core.fields import fields_of
+
+from .factories import AUTHORITY, DISTRICT_AUTHORITY, chinese, penalty
+
+
+def write_csv(path: Path, records: list[dict[str, object]], encoding: str = "utf-8", bom: bool = False) -> None:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(list(records[0]))
+    for record in records:
+        writer.writerow([record.get(name, "") for name in records[0]])
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode(encoding))
+
+
+def numbered(count: int) -> list[dict[str, object]]:
+    return [chinese("penalty", penalty(document_number=f"信市监罚〔2025〕{n}号")) for n in range(1, count + 1)]
+
+
+def dry_run(path: Path, department: str = AUTHORITY):  # type: ignore[no-untyped-def]
+    return import_file(path, department_code=department)
+
+
+def test_a_gbk_csv_behind_a_utf8_bom_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "处罚.csv"
+    write_csv(path, numbered(3), encoding="gbk", bom=True)
+    summary = dry_run(path)
+    assert (summary.kind, summary.read, summary.invalid, summary.report) == ("penalty", 3, 0, None)
+
+
+def test_shuffled_and_renamed_columns_mean_the_same_fields(tmp_path: Path) -> None:
+    record = penalty()
+    codes = {f.name: f.code for f in fields_of("penalty")}
+    # National codes for some, English names for others, a variant Chinese spelling, in reverse order.
+    renamed = {(codes[k] if i % 2 else k): v for i, (k, v) in enumerate(record.items())}
+    renamed.pop("fine_amount", None)
+    renamed.pop(codes["fine_amount"], None)
+    renamed["处罚金额(万元) "] = "0.2"
+    path = tmp_path / "p.csv"
+    write_csv(path, [dict(reversed(list(renamed.items())))])
+    summary = dry_run(path)
+    assert summary.invalid == 0, summary.examples
+
+
+def test_invalid_rows_go_to_a_report_with_their_cells_and_reasons(tmp_path: Path) -> None:
+    rows = numbered(4)
+    rows[1]["处罚决定日期"] = "2025-02-30"
+    rows[3]["行政相对人名称"] = "<script>alert(1)</script>"  # text, kept as text: not a problem in itself
+    rows[2]["数据来源单位统一社会信用代码"] = DISTRICT_AUTHORITY
+    path = tmp_path / "p.csv"
+    write_csv(path, rows)
+    summary = dry_run(path)
+    assert (summary.read, summary.invalid) == (4, 2)
+    assert summary.report == report_path(path) == tmp_path / "p.errors.csv"
+    with summary.report.open(encoding="utf-8-sig", newline="") as report:
+        lines = list(csv.DictReader(report))
+    assert [line[REPORT_ROW] for line in lines] == ["3", "4"]
+    assert "date.invalid" in lines[0][REPORT_PROBLEMS] and lines[0]["处罚决定日期"] == "2025-02-30"
+    assert "department.not_own" in lines[1][REPORT_PROBLEMS]
+    # Corrected, the same file leaves no stale report behind.
+    write_csv(path, numbered(4))
+    assert dry_run(path).report is None and not (tmp_path / "p.errors.csv").exists()
+
+
+def test_workbooks_with_title_rows_merged_cells_empty_rows_and_formulas(tmp_path: Path) -> None:
+    records = numbered(3)
+    headers = list(records[0])
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "行政处罚"
+    sheet.append(["行政处罚决定信息公示表"])  # a title row above the header
+    sheet.append(headers)
+    for number, record in enumerate(records):
+        sheet.append(list(record.values()))
+        if number == 0:
+            sheet.append([])  # an empty row between records
+    authority = headers.index("处罚机关") + 1
+    sheet.merge_cells(start_row=3, start_column=authority, end_row=6, end_column=authority)  # "same authority"
+    sheet.cell(row=6, column=headers.index("罚款金额（万元）") + 1, value="=0.1*2")  # no cached value: empty
+    path = tmp_path / "p.xlsx"
+    book.save(path)
+    summary = dry_run(path)
+    assert summary.read == 3 and summary.invalid == 1, summary.examples
+    assert summary.examples[0]["row"] == 6
+    assert {p["code"] for p in summary.examples[0]["problems"]} == {"field.required"}
+    assert summary.report == tmp_path / "p.errors.xlsx"
+    report = load_workbook(summary.report, read_only=True).active
+    assert report is not None
+    cells = list(report.iter_rows(values_only=True))
+    assert cells[0][:2] == (REPORT_ROW, REPORT_PROBLEMS) and cells[1][0] == 6
+
+
+def test_the_cli_dry_run_summarizes_and_its_exit_code_can_be_trusted(tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    write_csv(good, numbered(2))
+    rows = numbered(2)
+    rows[0]["行政相对人名称"] = ""
+    write_csv(bad, rows)
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["publish", "--department", AUTHORITY, "--dry-run", str(good)])
+    assert ok.exit_code == 0 and "有效 2，无效 0" in ok.output, ok.output
+    some = runner.invoke(cli, ["publish", "--department", AUTHORITY, "--dry-run", str(good), str(bad)])
+    assert some.exit_code == 1 and "bad.errors.csv" in some.output
+    unusable = runner.invoke(cli, ["publish", "--department", AUTHORITY, "--dry-run", str(tmp_path / "x.pdf")])
+    assert unusable.exit_code == 2 and "不支持的文件类型" in unusable.output
+    wrong_code = runner.invoke(cli, ["publish", "--department", "91411502MA40XXXX1X", "--dry-run", str(good)])
+    assert wrong_code.exit_code == 2 and "统一社会信用代码" in wrong_code.output
