@@ -1,8 +1,8 @@
 """The Elasticsearch indices: names behind aliases, and explicit mappings generated from the field table.
 
 Every index is reached through an alias (`<prefix>licences`, `<prefix>penalties`, `<prefix>archive`,
-`<prefix>deadlines`) so that a rebuild can swap a fresh index in without downtime. The public indices hold only
-the masked public view; every mapping is `dynamic: strict`, so a field the mapping does not know is refused
+`<prefix>deadlines`, `<prefix>rejections`) so that a rebuild can swap a fresh index in without downtime. The
+public indices hold only the masked public view; every mapping is `dynamic: strict`, so a field the mapping does not know is refused
 (and dead-lettered by the publisher) instead of being indexed unseen — a `never`-public field that reached a
 public document would be refused the same way. Withdrawn decisions stay in the public indices as soft-deleted
 documents (`withdrawn: true`, excluded by `public_query_filter`), so that a late older version can never bring
@@ -53,13 +53,18 @@ class IndexNames:
         return f"{self.prefix}deadlines"
 
     @property
+    def rejections(self) -> str:
+        """Dead letters, for the departments' feedback (status, `sgs status`) and the dashboard."""
+        return f"{self.prefix}rejections"
+
+    @property
     def from_current_state(self) -> tuple[str, ...]:
         """The aliases whose documents come from `decisions.current` (and can be rebuilt from it)."""
         return (*(self.public_alias(kind) for kind in KINDS), self.archive)
 
     @property
     def aliases(self) -> tuple[str, ...]:
-        return (*self.from_current_state, self.deadlines)
+        return (*self.from_current_state, self.deadlines, self.rejections)
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,25 @@ def deadlines_mapping() -> dict[str, Any]:
     return {"dynamic": "strict", "properties": properties}
 
 
+def rejections_mapping() -> dict[str, Any]:
+    """One document per dead letter (see dead_letter.avsc; the original bytes stay in the topic)."""
+    problem = {"field": _KEYWORD, "code": _KEYWORD, "message": _TEXT}
+    properties = {
+        "decision_id": _KEYWORD,
+        "event_id": _KEYWORD,
+        "department_code": _KEYWORD,
+        "kind": _KEYWORD,
+        "source_topic": _KEYWORD,
+        "source_partition": {"type": "integer"},
+        "source_offset": _LONG,
+        "problems": {"type": "object", "properties": problem},
+        "problem_codes": _KEYWORD,
+        "rejected_at": _DATE,
+        "indexed_at": _DATE,
+    }
+    return {"dynamic": "strict", "properties": properties}
+
+
 def mapping_for(names: IndexNames, alias: str) -> dict[str, Any]:
     for kind in KINDS:
         if alias == names.public_alias(kind):
@@ -166,6 +190,8 @@ def mapping_for(names: IndexNames, alias: str) -> dict[str, Any]:
         return archive_mapping()
     if alias == names.deadlines:
         return deadlines_mapping()
+    if alias == names.rejections:
+        return rejections_mapping()
     raise ValueError(f"{alias!r} is not an alias of prefix {names.prefix!r}")
 
 

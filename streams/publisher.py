@@ -1,4 +1,5 @@
-"""The Elasticsearch sinks: current state → public and archive indices; deadline events → deadlines index.
+"""The Elasticsearch sinks: current state → public and archive indices; deadline events → deadlines index;
+dead letters → rejections index (what departments see of their rejected submissions).
 
 Each takes a batch without acking, writes it in bulk (external versions: replays and reordering are
 harmless, 409 means a newer version is there), and acks only after the write returned. Transient failures are
@@ -117,6 +118,35 @@ def register(app: faust.App, ctx: Context) -> None:
                 if result.outcome == "rejected":
                     log.error("deadlines index refused %s: %s", result.doc_id, result.error)
             await ack_all(stream, events)
+
+    @app.agent(rejected, name=f"{ctx.settings.topic_prefix}rejection-indexer")
+    async def index_rejections(stream: faust.StreamT[bytes]) -> None:
+        async for events in unacked_batches(stream, BATCH, within=0.2):
+            now = ctx.clock.now()
+            writes = []
+            for event in events:
+                try:
+                    record = dead_letter_codec.decode(topics.rejected, event.value)
+                except Exception:  # a dead letter of dead letters would loop: logged for the operator
+                    log.exception("undecodable dead letter at %s:%s", event.message.partition, event.message.offset)
+                    continue
+                doc_id = f"{event.message.partition}-{event.message.offset}"
+                writes.append(
+                    IndexWrite(names.rejections, doc_id, event.message.offset, rejection_document(record, now))
+                )
+            for result in await write(writes):
+                if result.outcome == "rejected":
+                    log.error("rejections index refused %s: %s", result.doc_id, result.error)
+            await ack_all(stream, events)
+
+
+def rejection_document(record: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A dead letter as the rejections index keeps it: everything but the original bytes."""
+    document = {name: value for name, value in record.items() if name not in ("original", "rejected_at")}
+    document["problem_codes"] = sorted({problem["code"] for problem in record["problems"]})
+    document["rejected_at"] = record["rejected_at"].isoformat()
+    document["indexed_at"] = now.isoformat()
+    return document
 
 
 def deadline_document(record: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -114,7 +114,7 @@ def test_exact_text_names_text_fields() -> None:
 
 def test_names_and_their_mappings() -> None:
     assert NAMES.public_alias("licence") == "sgs-licences" and NAMES.public_alias("penalty") == "sgs-penalties"
-    assert NAMES.aliases == ("sgs-licences", "sgs-penalties", "sgs-archive", "sgs-deadlines")
+    assert NAMES.aliases == ("sgs-licences", "sgs-penalties", "sgs-archive", "sgs-deadlines", "sgs-rejections")
     assert mapping_for(NAMES, "sgs-deadlines") == deadlines_mapping()
     assert mapping_for(NAMES, "sgs-penalties") == public_mapping("penalty")
     with pytest.raises(ValueError, match="not an alias"):
@@ -182,3 +182,25 @@ def test_public_documents_are_masked_and_withdrawn_unless_active(
     assert public.index == NAMES.public_alias(kind) and archive.index == NAMES.archive
     assert public.version == archive.version == public.document["sequence"] == sequence
     assert archive.document["publication_status"] == status
+
+
+def test_a_dead_letter_fits_the_rejections_mapping() -> None:
+    from sgs.connectors.search_indices import rejections_mapping
+    from sgs.streams.publisher import rejection_document
+
+    record = {
+        "event_id": "e-1",
+        "decision_id": "penalty:X:信环罚〔2025〕1号",
+        "department_code": "X",
+        "kind": "penalty",
+        "source_topic": "sgs.decisions.submitted",
+        "source_partition": 2,
+        "source_offset": 41,
+        "original": b"\x00bytes",
+        "problems": [{"field": "subject_name", "code": "field.required", "message": "行政相对人名称为必填项"}] * 2,
+        "rejected_at": NOW,
+    }
+    document = rejection_document(record, NOW)
+    assert document.keys() <= rejections_mapping()["properties"].keys()
+    assert document["problem_codes"] == ["field.required"] and "original" not in document
+    assert mapping_for(NAMES, "sgs-rejections") == rejections_mapping()
