@@ -4,9 +4,9 @@ Every index is reached through an alias (`<prefix>licences`, `<prefix>penalties`
 `<prefix>deadlines`, `<prefix>rejections`) so that a rebuild can swap a fresh index in without downtime. The
 public indices hold only the masked public view; every mapping is `dynamic: strict`, so a field the mapping
 does not know is refused (and dead-lettered by the publisher) instead of being indexed unseen — a
-`never`-public field that reached a public document would be refused the same way. Withdrawn decisions stay in the public indices as soft-deleted
-documents (`withdrawn: true`, excluded by `public_query_filter`), so that a late older version can never bring
-one back (Elasticsearch forgets the versions of deleted documents).
+`never`-public field that reached a public document would be refused the same way. Withdrawn decisions stay
+in the public indices as soft-deleted documents (`withdrawn: true`, excluded by `public_query_filter`), so
+that a late older version can never bring one back (Elasticsearch forgets the versions of deleted documents).
 """
 
 from __future__ import annotations
