@@ -21,6 +21,7 @@ class TopicSpec:
     name: str
     config: dict[str, str]
     doc: str
+    partitions: int | None = None  # None: the deployment's partition count (topics keyed by decision id)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,10 @@ class Topics:
     def deadline_events(self) -> str:
         return f"{self.prefix}deadline.events"
 
+    @property
+    def departments(self) -> str:
+        return f"{self.prefix}departments"
+
     def specs(self) -> list[TopicSpec]:
         retained = {"cleanup.policy": "delete", "retention.ms": RETAIN_FOREVER}
         compacted = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
@@ -69,6 +74,7 @@ class Topics:
                 "what the deadline tracker observes: seen, published, revoked, check",
             ),
             TopicSpec(self.deadline_events, retained, "deadline state transitions, each once"),
+            TopicSpec(self.departments, compacted, "departments and their hashed gateway keys", partitions=1),
         ]
 
 
@@ -77,7 +83,12 @@ def ensure_topics(settings: Settings) -> list[str]:
     admin = AdminClient({"bootstrap.servers": settings.kafka_servers})
     existing = set(admin.list_topics(timeout=15).topics)
     wanted = [
-        NewTopic(spec.name, settings.topic_partitions, settings.topic_replication_factor, config=spec.config)
+        NewTopic(
+            spec.name,
+            spec.partitions or settings.topic_partitions,
+            settings.topic_replication_factor,
+            config=spec.config,
+        )
         for spec in Topics(settings.topic_prefix).specs()
         if spec.name not in existing
     ]

@@ -98,6 +98,15 @@ class LocalStack:
                 processes.stop(server.pid_file, timeout=20)
             raise
 
+    def start_one(self, name: str, report: Report) -> None:
+        """Start one server (unless it runs) and wait until it is healthy, e.g. a throwaway Kafka in a test."""
+        server = self.server(name)
+        if self._start(server, report, []):
+            self._wait_healthy([server], report)
+
+    def stop_one(self, name: str) -> bool:
+        return processes.stop(self.server(name).pid_file, timeout=30)
+
     def _start(self, server: Server, report: Report, started: list[Server]) -> bool:
         """Start `server` unless it already runs; True when it must be waited for."""
         record = processes.running(server.pid_file)

@@ -75,6 +75,14 @@ class Settings:
     person_key_secret: str = "sgs-local-development-only"  # noqa: S105 - replace in production
     # Operator-supplied working-day arrangement files (YAML/TOML) that extend chinese-calendar.
     calendar_dir: Path | None = None
+    # The HTTP ingest gateway: where it listens, how much one request may carry, how fast a department may send.
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 16080
+    gateway_max_body_bytes: int = 5_000_000
+    gateway_max_batch: int = 1000
+    gateway_max_upload_bytes: int = 200_000_000
+    gateway_rate: float = 2000.0  # decisions per second per department (per gateway process)
+    gateway_burst: float = 5000.0
 
     @property
     def kafka_servers(self) -> str:

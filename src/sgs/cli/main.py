@@ -18,6 +18,9 @@ COMMANDS = {
     "demo": "sgs.cli.demo:demo",
     "validate": "sgs.cli.validate:validate",
     "publish": "sgs.cli.publish:publish",
+    "departments": "sgs.cli.departments:departments",
+    "gateway": "sgs.cli.gateway:gateway",
+    "status": "sgs.cli.status:status",
     "worker": "sgs.cli.worker:worker",
     "reindex": "sgs.cli.reindex:reindex",
 }

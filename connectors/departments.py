@@ -1,0 +1,238 @@
+"""Departments and their gateway credentials, kept in a compacted Kafka topic (`<prefix>departments`).
+
+Every gateway and tool reads the same topic, so a key the operator issues or revokes (`sgs departments …`)
+takes effect on every gateway within a second, with no shared file and no restart. A key is shown once, when
+it is issued: `sgs_<key id>_<secret>`. Only the SHA-256 of the secret is stored — the secret is 256 random
+bits, so a plain hash is as good as a slow one and keeps each request's check cheap. A department may hold
+several keys at once: issue a new one, move the clients, revoke the old one (rotation without downtime).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import secrets
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+
+from sgs.config import Settings
+from sgs.connectors.avro import AvroCodec
+from sgs.streams.topics import Topics
+
+KEY_PREFIX = "sgs"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    key_id: str
+    secret_sha256: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    code: str
+    name: str
+    keys: tuple[ApiKey, ...]
+    webhook_url: str | None
+    updated_at: datetime
+
+    @property
+    def active_keys(self) -> tuple[ApiKey, ...]:
+        return tuple(key for key in self.keys if key.active)
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "keys": [dataclasses.asdict(key) for key in self.keys],
+            "webhook_url": self.webhook_url,
+            "updated_at": self.updated_at,
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Department:
+        keys = tuple(ApiKey(**key) for key in record["keys"])
+        return cls(record["code"], record["name"], keys, record["webhook_url"], record["updated_at"])
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_key(now: datetime, token: Callable[[int], str] = secrets.token_urlsafe) -> tuple[str, ApiKey]:
+    """A new key: the text to hand to the department (once) and what is stored of it."""
+    key_id, secret = token(6).replace("_", "x").replace("-", "y"), token(32)
+    return f"{KEY_PREFIX}_{key_id}_{secret}", ApiKey(key_id, _digest(secret), now)
+
+
+def with_new_key(department: Department, now: datetime) -> tuple[str, Department]:
+    text, key = issue_key(now)
+    return text, dataclasses.replace(department, keys=(*department.keys, key), updated_at=now)
+
+
+def with_key_revoked(department: Department, key_id: str, now: datetime) -> Department:
+    keys = tuple(
+        dataclasses.replace(key, revoked_at=now) if key.key_id == key_id and key.active else key
+        for key in department.keys
+    )
+    return dataclasses.replace(department, keys=keys, updated_at=now)
+
+
+def authenticate(presented: str, by_key_id: Mapping[str, Department]) -> Department | None:
+    """The department whose active key `presented` is, or None (unknown, malformed, wrong or revoked)."""
+    parts = presented.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    department = by_key_id.get(parts[1])
+    if department is None:
+        return None
+    digest = _digest(parts[2])
+    for key in department.active_keys:
+        if key.key_id == parts[1] and hmac.compare_digest(key.secret_sha256, digest):
+            return department
+    return None
+
+
+def key_index(departments: Iterable[Department]) -> dict[str, Department]:
+    return {key.key_id: department for department in departments for key in department.keys}
+
+
+class DepartmentDirectory:
+    """The departments topic read into memory; `follow()` keeps it current in a background thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.topic = Topics(settings.topic_prefix).departments
+        self._codec = AvroCodec(settings.registry, "department")
+        self._departments: dict[str, Department] = {}
+        self._by_key: dict[str, Department] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- reading ---------------------------------------------------------------------------------------
+
+    def load(self, timeout: float = 15.0) -> DepartmentDirectory:
+        """Read the whole topic (it is small and compacted) up to its current end."""
+        consumer = self._consumer()
+        try:
+            ends = self._assign_from_start(consumer, timeout)
+            while ends:
+                message = consumer.poll(timeout)
+                if message is None:
+                    raise TimeoutError(f"the departments topic {self.topic} did not answer within {timeout:.0f} s")
+                self._apply(message)
+                partition, offset = message.partition() or 0, message.offset() or 0
+                if offset + 1 >= ends.get(partition, 0):
+                    ends.pop(partition, None)
+        finally:
+            consumer.close()
+        return self
+
+    def follow(self) -> None:
+        """Apply every later change as it arrives, until `close()`."""
+        consumer = self._consumer()
+        self._assign_from_start(consumer, 15.0)
+
+        def run() -> None:
+            try:
+                while not self._stop.is_set():
+                    message = consumer.poll(0.5)
+                    if message is not None:
+                        self._apply(message)
+            finally:
+                consumer.close()
+
+        self._thread = threading.Thread(target=run, name="departments", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def get(self, code: str) -> Department | None:
+        return self._departments.get(code)
+
+    def all(self) -> list[Department]:
+        return sorted(self._departments.values(), key=lambda d: d.code)
+
+    def authenticate(self, presented: str) -> Department | None:
+        return authenticate(presented, self._by_key)
+
+    def owner_of_key(self, key_id: str) -> Department | None:
+        return self._by_key.get(key_id)
+
+    # --- writing (the operator's CLI) ----------------------------------------------------------------
+
+    def save(self, department: Department) -> None:
+        producer = Producer({"bootstrap.servers": self.settings.kafka_servers, "enable.idempotence": True})
+        value = self._codec.encode(self.topic, department.as_record())
+        failures: list[str] = []
+
+        def delivered(error: KafkaError | None, _message: object) -> None:
+            if error is not None:
+                failures.append(error.str())
+
+        producer.produce(self.topic, key=department.code, value=value, on_delivery=delivered)
+        if producer.flush(30) or failures:
+            raise RuntimeError(f"Kafka did not take the change of {department.code}: {failures or 'no answer'}")
+        with self._lock:
+            self._put(department)
+
+    # --- internals -------------------------------------------------------------------------------------
+
+    def _consumer(self) -> Consumer:
+        return Consumer(
+            {
+                "bootstrap.servers": self.settings.kafka_servers,
+                "group.id": f"{self.settings.topic_prefix}departments-{uuid.uuid4().hex[:8]}",
+                "enable.auto.commit": False,
+            }
+        )
+
+    def _assign_from_start(self, consumer: Consumer, timeout: float) -> dict[int, int]:
+        """Assign every partition from offset 0; return the partitions that hold anything, with their ends."""
+        metadata = consumer.list_topics(self.topic, timeout=timeout).topics[self.topic]
+        if metadata.error is not None:
+            raise RuntimeError(f"the departments topic {self.topic} is missing: run `sgs topics ensure`")
+        ends = {}
+        for partition in metadata.partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(self.topic, partition), timeout=timeout)
+            if high > low:
+                ends[partition] = high
+        consumer.assign([TopicPartition(self.topic, partition, 0) for partition in metadata.partitions])
+        return ends
+
+    def _apply(self, message: Any) -> None:
+        if message.error() or message.value() is None:
+            return
+        department = Department.from_record(self._codec.decode(self.topic, message.value()))
+        with self._lock:
+            self._put(department)
+
+    def _put(self, department: Department) -> None:
+        self._departments[department.code] = department
+        self._by_key = key_index(self._departments.values())
+
+
+def new_department(code: str, name: str, webhook_url: str | None, now: datetime) -> tuple[str, Department]:
+    """A department with its first key (the text to hand over, once)."""
+    return with_new_key(Department(code, name, (), webhook_url, now), now)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

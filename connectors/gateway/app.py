@@ -1,0 +1,384 @@
+"""The gateway's HTTP API (FastAPI): per-department keys, checks before anything is produced, clear errors.
+
+- `POST /v1/decisions` — one decision or a batch; 202 once the broker acknowledged every one of them.
+- `POST /v1/decisions/{decision_id}/revoke` — withdraw one of the department's own decisions.
+- `POST /v1/imports` — a national-standard template file (CSV, XLSX, JSON lines), imported row by row.
+- `GET /v1/decisions/{decision_id}/status` — received / rejected (with reasons) / published, and the deadline.
+- `GET /v1/feedback` — the department's pending, at-risk and overdue items, and rejections not yet corrected.
+
+Every request carries `Authorization: Bearer <key>` (`sgs departments add`). A department acts only as itself:
+each record's 数据来源单位统一社会信用代码 must be its own code (403 otherwise), and it sees only its own
+decisions. Errors: 401 no or bad key, 403 not its own, 413 body or batch too large, 422 malformed or invalid
+(every problem of every record, nothing produced), 429 over its rate (Retry-After), 503 the broker is down or did
+not acknowledge (nothing of the request half-published when the broker was known to be down).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from elasticsearch import AsyncElasticsearch
+from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sgs.config import Settings
+from sgs.connectors import feedback
+from sgs.connectors.departments import Department, DepartmentDirectory
+from sgs.connectors.gateway.limits import TokenBuckets
+from sgs.connectors.gateway.producer import BrokerUnavailableError, GatewayProducer
+from sgs.connectors.importer import import_file
+from sgs.connectors.publisher import Prepared, prepare_revoke, prepare_upsert
+from sgs.connectors.search_indices import IndexNames
+from sgs.connectors.templates import FORMATS, TemplateError
+from sgs.core.calendar import WorkingCalendar, load_calendar
+from sgs.core.codes import normalize_code
+
+Clock = Callable[[], datetime]
+
+
+class GatewayError(Exception):
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+
+def current_department(request: Request) -> Department:
+    """The department whose key the request carries (401 otherwise)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise GatewayError(401, "auth.missing", "缺少凭证：请在请求头中使用 Authorization: Bearer <密钥>")
+    directory: DepartmentDirectory = request.app.state.parts["directory"]
+    found = directory.authenticate(key)
+    if found is None:
+        raise GatewayError(401, "auth.invalid", "密钥无效或已吊销，请联系平台运维人员")
+    return found
+
+
+Caller = Annotated[Department, Depends(current_department)]
+
+
+class DecisionIn(BaseModel):
+    kind: Literal["licence", "penalty"] = Field(description="licence 行政许可 / penalty 行政处罚")
+    record: dict[str, Any] = Field(description="字段名（英文名、国家标准代码或中文名）→ 值")
+    version: int | None = Field(None, description="版本号（每个决定单调递增）；缺省为接收时刻的毫秒数")
+
+
+class BatchIn(BaseModel):
+    decisions: list[DecisionIn]
+
+
+class RevokeIn(BaseModel):
+    version: int | None = None
+
+
+class Accepted(BaseModel):
+    decision_id: str
+    event_id: str
+    version: int
+    partition: int | None
+    offset: int | None
+
+
+class AcceptedResponse(BaseModel):
+    accepted: list[Accepted]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    directory: DepartmentDirectory | None = None,
+    producer: GatewayProducer | None = None,
+    elasticsearch: AsyncElasticsearch | None = None,
+    calendar: WorkingCalendar | None = None,
+    clock: Clock = lambda: datetime.now(UTC),
+    monotonic: Callable[[], float] = time.monotonic,
+) -> FastAPI:
+    """The gateway app. Parts not given are made from `settings` when the app starts (and closed when it stops)."""
+    names = IndexNames(settings.index_prefix)
+    buckets = TokenBuckets(settings.gateway_rate, settings.gateway_burst)
+    parts: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        owned_directory = directory is None
+        parts["directory"] = directory or DepartmentDirectory(settings).load()
+        if owned_directory:
+            parts["directory"].follow()
+        parts["producer"] = producer or GatewayProducer(settings)
+        if producer is None:
+            parts["producer"].start()
+        parts["es"] = elasticsearch or AsyncElasticsearch(settings.elasticsearch, request_timeout=10)
+        parts["calendar"] = calendar or load_calendar(settings.calendar_dir)
+        try:
+            yield
+        finally:
+            if owned_directory:
+                parts["directory"].close()
+            if producer is None:
+                parts["producer"].close()
+            if elasticsearch is None:
+                await parts["es"].close()
+
+    app = FastAPI(
+        title="sgs 双公示数据报送网关",
+        version="1",
+        description=__doc__,
+        lifespan=lifespan,
+        docs_url=None,  # served below from local files: these machines reach no CDN
+        redoc_url=None,
+    )
+    app.state.parts = parts
+    _docs(app)
+
+    @app.exception_handler(GatewayError)
+    async def gateway_error(_request: Request, exc: GatewayError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        if "retry_after" in exc.extra:
+            headers["Retry-After"] = str(exc.extra["retry_after"])
+        body = {"error": {"code": exc.code, "message": exc.message, **exc.extra}}
+        return JSONResponse(body, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"where": list(e.get("loc", ())), "problem": e.get("msg", "")} for e in exc.errors()][:50]
+        message = "请求体不是有效的JSON，或不符合接口格式（见 /docs）"
+        return JSONResponse({"error": {"code": "request.malformed", "message": message, "errors": errors}}, 422)
+
+    @app.exception_handler(BodyTooLargeError)
+    async def too_large(_request: Request, exc: BodyTooLargeError) -> JSONResponse:
+        return JSONResponse({"error": {"code": "request.too_large", "message": exc.detail}}, 413)
+
+    def body_limit(path: str) -> int:
+        return settings.gateway_max_upload_bytes if path == "/v1/imports" else settings.gateway_max_body_bytes
+
+    app.add_middleware(BodyLimit, limit_for=body_limit)
+
+    def throttle(caller: Department, cost: int) -> None:
+        wait = buckets.take(caller.code, cost, monotonic())
+        if wait == math.inf:
+            raise GatewayError(413, "batch.too_large", f"一次提交 {cost} 条，超过每秒上限的突发量，请分批提交")
+        if wait > 0:
+            raise GatewayError(429, "rate.limited", "提交过于频繁，请稍后再试", retry_after=max(1, math.ceil(wait)))
+
+    async def produce(prepared: list[Prepared]) -> AcceptedResponse:
+        try:
+            delivered = await parts["producer"].send(prepared)
+        except BrokerUnavailableError as exc:
+            raise GatewayError(
+                503, "broker.unavailable", f"消息队列暂不可用，未提交任何数据，请稍后重试：{exc}"
+            ) from exc
+        failed = [(p, d) for p, d in zip(prepared, delivered, strict=True) if d.error is not None]
+        if failed:
+            items = [{"decision_id": p.receipt.decision_id, "error": d.error} for p, d in failed]
+            raise GatewayError(
+                503,
+                "broker.not_acknowledged",
+                f"消息队列未确认其中 {len(failed)} 条（共 {len(prepared)} 条），请原样重试：重复提交不会重复发布",
+                items=items,
+            )
+        return AcceptedResponse(
+            accepted=[
+                Accepted(
+                    decision_id=str(p.receipt.decision_id),
+                    event_id=p.receipt.event_id,
+                    version=p.receipt.version,
+                    partition=d.partition,
+                    offset=d.offset,
+                )
+                for p, d in zip(prepared, delivered, strict=True)
+            ]
+        )
+
+    @app.post("/v1/decisions", status_code=202, response_model=AcceptedResponse, tags=["报送"])
+    async def post_decisions(body: DecisionIn | BatchIn, caller: Caller) -> AcceptedResponse:
+        """报送一条或一批决定 (one decision, or `{"decisions": [...]}`): all are checked before any is sent."""
+        items = body.decisions if isinstance(body, BatchIn) else [body]
+        if not items:
+            raise GatewayError(422, "batch.empty", "没有要报送的决定")
+        if len(items) > settings.gateway_max_batch:
+            raise GatewayError(
+                413, "batch.too_large", f"一批 {len(items)} 条，超过上限 {settings.gateway_max_batch} 条，请分批提交"
+            )
+        throttle(caller, len(items))
+        now = clock()
+        prepared = [
+            prepare_upsert(caller.code, item.kind, item.record, source="gateway", now=now, version=item.version)
+            for item in items
+        ]
+        refused = [(index, p) for index, p in enumerate(prepared) if p.envelope is None]
+        if refused:
+            not_own = any(problem.code == "department.not_own" for _, p in refused for problem in p.receipt.problems)
+            details = [
+                {
+                    "index": index,
+                    "decision_id": p.receipt.decision_id,
+                    "problems": [problem.as_dict() for problem in p.receipt.problems],
+                }
+                for index, p in refused
+            ]
+            if not_own:
+                raise GatewayError(
+                    403,
+                    "department.not_own",
+                    "只能报送本部门的决定：数据来源单位统一社会信用代码须为本部门代码",
+                    items=details,
+                )
+            raise GatewayError(422, "record.invalid", f"{len(refused)} 条决定未通过校验，整批均未提交", items=details)
+        return await produce(prepared)
+
+    @app.post(
+        "/v1/decisions/{decision_id:path}/revoke", status_code=202, response_model=AcceptedResponse, tags=["报送"]
+    )
+    async def revoke(decision_id: str, caller: Caller, body: RevokeIn | None = None) -> AcceptedResponse:
+        """撤回本部门的一条决定 (withdraw it from public view; the archive keeps it)."""
+        throttle(caller, 1)
+        await require_owner(decision_id, caller)
+        prepared = prepare_revoke(
+            caller.code, decision_id, source="gateway", now=clock(), version=body.version if body else None
+        )
+        if prepared.envelope is None:
+            problems = [p.as_dict() for p in prepared.receipt.problems]
+            raise GatewayError(422, "revoke.decision_id", problems[0]["message"], problems=problems)
+        return await produce([prepared])
+
+    async def require_owner(decision_id: str, caller: Department) -> dict[str, Any] | None:
+        status = await feedback.decision_status(parts["es"], names, decision_id)
+        owners = set(status["owners"]) if status else feedback.owner_of(decision_id, None, [])
+        if caller.code not in {normalize_code(o) for o in owners}:
+            raise GatewayError(403, "department.not_own", "该决定不属于本部门，不能操作或查看")
+        return status
+
+    @app.get("/v1/decisions/{decision_id:path}/status", tags=["反馈"])
+    async def decision_status(decision_id: str, caller: Caller) -> dict[str, Any]:
+        """一条决定的处理状态：received / rejected（附原因）/ published …，以及期限状态。"""
+        status = await require_owner(decision_id, caller)
+        if status is None:
+            raise GatewayError(404, "decision.unknown", "平台尚无该决定的记录（刚提交的决定通常几秒内可查）")
+        return {key: value for key, value in status.items() if key != "owners"}
+
+    @app.get("/v1/feedback", tags=["反馈"])
+    async def department_feedback(caller: Caller) -> dict[str, Any]:
+        """本部门待公示、临期、逾期的决定，以及被退回且尚未更正的报送。"""
+        return await feedback.department_report(
+            parts["es"], names, caller.code, now=clock(), calendar=parts["calendar"]
+        )
+
+    @app.post("/v1/imports", tags=["报送"])
+    async def post_import(
+        caller: Caller,
+        file: Annotated[UploadFile, File(description="CSV（UTF-8或GBK）、XLSX 或 JSON lines 模板文件")],
+        kind: Annotated[Literal["licence", "penalty"] | None, Query()] = None,
+        dry_run: Annotated[bool, Query(description="只校验，不发布")] = False,
+    ) -> dict[str, Any]:
+        """导入国家标准模板文件：逐行校验并发布，返回汇总与未发布的行。"""
+        suffix = Path(file.filename or "").suffix.lower()
+        if suffix not in FORMATS:
+            raise GatewayError(
+                422, "import.format", f"不支持的文件类型“{suffix}”（可用：{'、'.join(sorted(FORMATS))}）"
+            )
+        if not dry_run and not parts["producer"].broker_up:
+            raise GatewayError(503, "broker.unavailable", "消息队列暂不可用，未导入任何数据，请稍后重试")
+        throttle(caller, 1)
+        with tempfile.TemporaryDirectory(prefix="sgs-import-") as folder:
+            path = Path(folder) / f"upload{suffix}"
+            await _save(file, path, settings.gateway_max_upload_bytes)
+            try:
+                summary = await asyncio.to_thread(
+                    import_file,
+                    path,
+                    department_code=caller.code,
+                    kind=kind,
+                    publish_to=None if dry_run else settings,
+                    producer_config={"message.timeout.ms": 60_000},
+                    report=Path(folder) / "report.csv",
+                    display_name=file.filename,
+                )
+            except TemplateError as exc:
+                raise GatewayError(422, "import.unreadable", str(exc)) from exc
+        result = summary.as_dict()
+        result.pop("report")
+        return result
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        up = bool(parts.get("producer") and parts["producer"].broker_up)
+        return JSONResponse({"broker": "up" if up else "down"}, status_code=200 if up else 503)
+
+    return app
+
+
+async def _save(upload: UploadFile, path: Path, limit: int) -> None:
+    size = 0
+    with path.open("wb") as out:
+        while chunk := await upload.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLargeError(limit)
+            out.write(chunk)
+
+
+class BodyTooLargeError(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"请求体超过上限 {limit:,} 字节；请分批提交")
+
+
+class BodyLimit:
+    """Refuses bodies over the limit of their path, whether they declare a Content-Length or stream chunks."""
+
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
+        self.app, self.limit_for = app, limit_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            error = BodyTooLargeError(limit)
+            body = {"error": {"code": "request.too_large", "message": error.detail}}
+            await JSONResponse(body, 413)(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLargeError(limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _docs(app: FastAPI) -> None:
+    """Swagger UI from the swagger-ui-bundle package, so /docs works without a CDN."""
+    import swagger_ui_bundle
+
+    app.mount("/docs-static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="sgs 报送网关 API",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon-32x32.png",
+        )

@@ -1,0 +1,65 @@
+"""`sgs status --department CODE`: a department's open deadline items and uncorrected rejections."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from sgs.config import Settings
+from sgs.core.codes import check_uscc, normalize_code
+
+STATE_TITLES = {"overdue": "已逾期", "at_risk": "临期（截止日为今天或下一个工作日）", "pending": "待公示"}
+
+
+def _code(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    if not check_uscc(value).valid:
+        raise click.BadParameter(f"不是有效的统一社会信用代码：{check_uscc(value).reason}")
+    return normalize_code(value)
+
+
+async def _report(settings: Settings, code: str) -> dict[str, Any]:
+    from elasticsearch import AsyncElasticsearch
+
+    from sgs.connectors.feedback import department_report
+    from sgs.connectors.search_indices import IndexNames
+    from sgs.core.calendar import load_calendar
+
+    async with AsyncElasticsearch(settings.elasticsearch, request_timeout=15) as es:
+        return await department_report(
+            es,
+            IndexNames(settings.index_prefix),
+            code,
+            now=datetime.now(UTC),
+            calendar=load_calendar(settings.calendar_dir),
+        )
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--department", "code", required=True, callback=_code, metavar="CODE", help="部门统一社会信用代码。")
+@click.option("--json", "as_json", is_flag=True, help="一个JSON对象 (one JSON object).")
+def status(code: str, as_json: bool) -> None:
+    """本部门的待公示、临期、逾期决定（含截止日），以及被退回且尚未更正的报送。
+
+    A department's pending, at-risk and overdue decisions with their deadlines (overdue: how many working days
+    late), and its rejected submissions not yet corrected, with the reasons. Exit 1 when anything is overdue.
+    """
+    report = asyncio.run(_report(Settings.from_env(), code))
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        for state in ("overdue", "at_risk", "pending"):
+            items = report[state]
+            click.echo(f"{STATE_TITLES[state]}：{len(items)} 条")
+            for item in items:
+                late = f"  已逾期 {item['working_days_late']} 个工作日" if state == "overdue" else ""
+                click.echo(f"  截止 {item['deadline']}  决定日期 {item['decision_date']}  {item['decision_id']}{late}")
+        rejected = report["rejected_not_corrected"]
+        click.echo(f"被退回且尚未更正：{len(rejected)} 条")
+        for item in rejected:
+            reasons = "；".join(f"{p['message']} [{p['code']}]" for p in item["problems"])
+            click.echo(f"  {item['rejected_at'][:19]}  {item['decision_id'] or '（无法识别的报送）'}  {reasons}")
+    raise SystemExit(1 if report["overdue"] else 0)

@@ -1,0 +1,284 @@
+"""The ingest gateway as departments use it: a real `sgs gateway` over HTTP, real Kafka, real Elasticsearch."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from sgs.config import Settings
+from sgs.connectors.departments import DepartmentDirectory, new_department, utc_now, with_key_revoked, with_new_key
+from sgs.connectors.simulate import Step, demo_feed
+from sgs.core.dates import CHINA_TZ
+from sgs.deploy.local.stack import LocalStack
+from sgs.streams.topics import Topics, ensure_topics
+from tests.integration.conftest import ARTIFACTS, WorkerProcess, free_port
+from tests.integration.test_stack import isolated
+from tests.integration.waiting import wait_for
+
+LIMITS: dict[str, Any] = {
+    "gateway_max_body_bytes": 400_000,
+    "gateway_max_batch": 200,
+    "gateway_rate": 100.0,
+    "gateway_burst": 250.0,
+}
+
+
+class Gateway:
+    """A real `sgs gateway` process on a free port."""
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        self.settings = dataclasses.replace(settings, gateway_port=free_port(), **LIMITS)
+        self.url = f"http://127.0.0.1:{self.settings.gateway_port}"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self._log = (ARTIFACTS / f"{name}.log").open("ab")
+        env = {**os.environ, **self.settings.to_env()}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sgs.cli.main", "gateway"], env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        wait_for(self._up, timeout=60, what=f"the gateway at {self.url}")
+
+    def _up(self) -> bool:
+        assert self.process.poll() is None, f"the gateway exited; see {ARTIFACTS}"
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def post(self, path: str, key: str | None, body: object = None, **kwargs: object) -> httpx.Response:
+        headers = {"authorization": f"Bearer {key}"} if key else {}
+        content = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
+        return httpx.post(
+            f"{self.url}{path}", content=content, headers=headers | {"content-type": "application/json"}, timeout=60
+        )
+
+    def get(self, path: str, key: str) -> httpx.Response:
+        return httpx.get(f"{self.url}{path}", headers={"authorization": f"Bearer {key}"}, timeout=30)
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
+
+
+@dataclasses.dataclass
+class Registered:
+    code: str
+    key: str
+    steps: list[Step]
+
+
+def register(settings: Settings, steps: list[Step], name: str) -> Registered:
+    code = steps[0].department_code
+    key, department = new_department(code, name, None, utc_now())
+    ensure_topics(settings)
+    DepartmentDirectory(settings).save(department)
+    return Registered(code, key, [s for s in steps if s.department_code == code])
+
+
+@pytest.fixture(scope="module")
+def departments(settings: Settings, stack: LocalStack) -> tuple[Registered, Registered]:
+    yesterday = datetime.now(CHINA_TZ).date() - timedelta(days=1)
+    steps = [s for s in demo_feed(300, yesterday, seed=11, first_serial=700_000) if s.note == "timely" and s.record]
+    codes = sorted({s.department_code for s in steps})
+    first = register(settings, [s for s in steps if s.department_code == codes[0]], "部门甲")
+    second = register(settings, [s for s in steps if s.department_code == codes[1]], "部门乙")
+    return first, second
+
+
+@pytest.fixture(scope="module")
+def gateway(settings: Settings, departments: tuple[Registered, Registered]) -> Iterator[Gateway]:
+    process = Gateway(settings, "gateway")
+    yield process
+    process.close()
+
+
+def item(step: Step) -> dict[str, object]:
+    return {"kind": step.kind, "record": step.record}
+
+
+def submitted_count(settings: Settings) -> int:
+    topic = Topics(settings.topic_prefix).submitted
+    consumer = Consumer({"bootstrap.servers": settings.kafka_servers, "group.id": "count"})
+    metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+    total = sum(
+        consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
+        for partition in metadata.partitions
+    )
+    consumer.close()
+    return total
+
+
+def test_credentials_missing_wrong_revoked_and_rotated(
+    gateway: Gateway, departments: tuple[Registered, Registered], settings: Settings
+) -> None:
+    first, _ = departments
+    body = item(first.steps[0])
+    assert gateway.post("/v1/decisions", None, body).status_code == 401
+    wrong = gateway.post("/v1/decisions", first.key[:-4] + "AAAA", body)
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "auth.invalid"
+    assert gateway.post("/v1/decisions", "not-a-key", body).status_code == 401
+
+    # Rotation: a second key works beside the first; revoking the first leaves the second working.
+    directory = DepartmentDirectory(settings).load()
+    department = directory.get(first.code)
+    assert department is not None
+    new_key, rotated = with_new_key(department, utc_now())
+    directory.save(rotated)
+    wait_for(lambda: gateway.post("/v1/decisions", new_key, body).status_code == 202, timeout=20, what="new key")
+    old_id = first.key.split("_")[1]
+    directory.save(with_key_revoked(rotated, old_id, utc_now()))
+    wait_for(lambda: gateway.post("/v1/decisions", first.key, body).status_code == 401, timeout=20, what="revoked")
+    assert gateway.post("/v1/decisions", new_key, body).status_code == 202
+    first.key = new_key
+
+
+def test_a_department_cannot_publish_or_see_as_another(
+    gateway: Gateway, departments: tuple[Registered, Registered], settings: Settings
+) -> None:
+    first, second = departments
+    before = submitted_count(settings)
+    refused = gateway.post("/v1/decisions", first.key, {"decisions": [item(first.steps[1]), item(second.steps[0])]})
+    assert refused.status_code == 403, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "department.not_own" and [i["index"] for i in error["items"]] == [1]
+    assert submitted_count(settings) == before  # the whole batch refused: nothing produced
+    revoke = gateway.post(f"/v1/decisions/{_decision_id(second.steps[0])}/revoke", first.key)
+    assert revoke.status_code == 403
+    status = gateway.get(f"/v1/decisions/{_decision_id(second.steps[0])}/status", first.key)
+    assert status.status_code == 403
+
+
+def test_bad_bodies_are_refused_before_anything_is_produced(
+    gateway: Gateway, departments: tuple[Registered, Registered], settings: Settings
+) -> None:
+    first, _ = departments
+    before = submitted_count(settings)
+    malformed = httpx.post(
+        f"{gateway.url}/v1/decisions",
+        content=b'{"kind": "penalty", "record": {',
+        headers={"authorization": f"Bearer {first.key}", "content-type": "application/json"},
+    )
+    assert malformed.status_code == 422 and malformed.json()["error"]["code"] == "request.malformed"
+    invalid = dict(first.steps[2].record or {}, decision_date="2025-02-30")
+    batch = {"decisions": [item(first.steps[2]), {"kind": first.steps[2].kind, "record": invalid}]}
+    refused = gateway.post("/v1/decisions", first.key, batch)
+    assert refused.status_code == 422 and refused.json()["error"]["items"][0]["index"] == 1
+    assert "date.invalid" in json.dumps(refused.json(), ensure_ascii=False)
+    huge = {"kind": "penalty", "record": {"facts": "违" * 300_000}}
+    assert gateway.post("/v1/decisions", first.key, huge).status_code == 413
+    too_many = {"decisions": [item(first.steps[0])] * 201}
+    assert gateway.post("/v1/decisions", first.key, too_many).status_code == 413
+    assert submitted_count(settings) == before
+
+
+def test_a_batch_is_published_and_its_status_followed(
+    gateway: Gateway, departments: tuple[Registered, Registered], worker: WorkerProcess
+) -> None:
+    _, second = departments
+    steps = second.steps[:20]
+    accepted = gateway.post("/v1/decisions", second.key, {"decisions": [item(s) for s in steps]})
+    assert accepted.status_code == 202, accepted.text
+    ids = [a["decision_id"] for a in accepted.json()["accepted"]]
+    assert ids == [_decision_id(s) for s in steps] and all(a["offset"] is not None for a in accepted.json()["accepted"])
+
+    def published() -> bool:
+        response = gateway.get(f"/v1/decisions/{ids[0]}/status", second.key)
+        return response.status_code == 200 and response.json()["state"] == "published"
+
+    wait_for(published, timeout=90, what="the gateway's first decision published")
+    revoked = gateway.post(f"/v1/decisions/{ids[1]}/revoke", second.key)
+    assert revoked.status_code == 202, revoked.text
+    invalid = dict(steps[2].record or {}, subject_name="")
+    later = {"kind": steps[2].kind, "record": invalid}
+    assert gateway.post("/v1/decisions", second.key, later).status_code == 422  # the gateway checks first
+
+    def revoked_state() -> bool:
+        response = gateway.get(f"/v1/decisions/{ids[1]}/status", second.key)
+        return bool(response.json()["state"] == "revoked")
+
+    wait_for(revoked_state, timeout=60, what="the revoked decision's status")
+    report = gateway.get("/v1/feedback", second.key)
+    assert report.status_code == 200 and set(report.json()) >= {
+        "pending",
+        "at_risk",
+        "overdue",
+        "rejected_not_corrected",
+    }
+
+
+def test_rate_limits_answer_429_with_retry_after(gateway: Gateway, departments: tuple[Registered, Registered]) -> None:
+    first, _ = departments
+    batch = {"decisions": [item(first.steps[3])] * 150}
+    responses = [gateway.post("/v1/decisions", first.key, batch) for _ in range(2)]
+    limited = [r for r in responses if r.status_code == 429]
+    assert limited and int(limited[0].headers["retry-after"]) >= 1
+
+
+def test_an_upload_is_imported_row_by_row(
+    gateway: Gateway, departments: tuple[Registered, Registered], tmp_path: Path
+) -> None:
+    first, _ = departments
+    rows = [s.record for s in first.steps[5:9] if s.record and s.kind == first.steps[5].kind]
+    rows.append(dict(rows[0], decision_date="昨天"))
+    path = tmp_path / "upload.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    with path.open("rb") as upload:
+        response = httpx.post(
+            f"{gateway.url}/v1/imports",
+            files={"file": ("upload.jsonl", upload, "application/octet-stream")},
+            params={"kind": first.steps[5].kind},
+            headers={"authorization": f"Bearer {first.key}"},
+            timeout=60,
+        )
+    assert response.status_code == 200, response.text
+    summary = response.json()
+    assert (summary["read"], summary["invalid"], summary["published"]) == (len(rows), 1, len(rows) - 1)
+    assert summary["rows_not_published"][0]["row"] == len(rows)
+
+
+def test_a_broker_that_is_down_gets_a_clear_503_and_nothing_half_published(
+    stack: LocalStack, settings: Settings, departments: tuple[Registered, Registered], tmp_path: Path
+) -> None:
+    # A throwaway broker of its own, so the session's Kafka (and its worker) never go down.
+    own = isolated(stack, tmp_path)
+    own.start_one("kafka", lambda message: None)
+    broker = dataclasses.replace(settings, kafka_port=own.settings.kafka_port)
+    first, _ = departments
+    try:
+        there = register(broker, first.steps, "部门甲")
+        gateway = Gateway(broker, "gateway-broker-down")
+        try:
+            own.stop_one("kafka")
+            wait_for(lambda: httpx.get(f"{gateway.url}/healthz").status_code == 503, timeout=30, what="broker down")
+            started = time.monotonic()
+            batch = {"decisions": [item(s) for s in first.steps[:5]]}
+            refused = gateway.post("/v1/decisions", there.key, batch)
+            assert refused.status_code == 503 and refused.json()["error"]["code"] == "broker.unavailable"
+            assert time.monotonic() - started < 5
+        finally:
+            gateway.close()
+        own.start_one("kafka", lambda message: None)
+        assert submitted_count(broker) == 0
+    finally:
+        own.stop_one("kafka")
+
+
+def _decision_id(step: Step) -> str:
+    from tests.integration.feeding import identity
+
+    return identity(step)
