@@ -56,6 +56,10 @@ class Topics:
     def departments(self) -> str:
         return f"{self.prefix}departments"
 
+    @property
+    def webhooks_outbox(self) -> str:
+        return f"{self.prefix}webhooks.outbox"
+
     def specs(self) -> list[TopicSpec]:
         retained = {"cleanup.policy": "delete", "retention.ms": RETAIN_FOREVER}
         compacted = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
@@ -75,6 +79,11 @@ class Topics:
             ),
             TopicSpec(self.deadline_events, retained, "deadline state transitions, each once"),
             TopicSpec(self.departments, compacted, "departments and their hashed gateway keys", partitions=1),
+            TopicSpec(
+                self.webhooks_outbox,
+                {"cleanup.policy": "delete", "retention.ms": str(30 * 86_400_000)},
+                "webhook notifications whose receiver has not answered yet, retried until taken",
+            ),
         ]
 
 

@@ -6,6 +6,9 @@
 - `GET /v1/decisions/{decision_id}/status` — received / rejected (with reasons) / published, and the deadline.
 - `GET /v1/feedback` — the department's pending, at-risk and overdue items, and rejections not yet corrected.
 
+The gateway also posts each department's rejections and at-risk or overdue deadlines to its webhook, if it
+registered one (`sgs.connectors.webhooks`).
+
 Every request carries `Authorization: Bearer <key>` (`sgs departments add`). A department acts only as itself:
 each record's 数据来源单位统一社会信用代码 must be its own code (403 otherwise), and it sees only its own
 decisions. Errors: 401 no or bad key, 403 not its own, 413 body or batch too large, 422 malformed or invalid
@@ -25,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from elasticsearch import AsyncElasticsearch
+from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -43,6 +46,7 @@ from sgs.connectors.importer import import_file
 from sgs.connectors.publisher import Prepared, prepare_revoke, prepare_upsert
 from sgs.connectors.search_indices import IndexNames
 from sgs.connectors.templates import FORMATS, TemplateError
+from sgs.connectors.webhooks import WebhookNotifier
 from sgs.core.calendar import WorkingCalendar, load_calendar
 from sgs.core.codes import normalize_code
 
@@ -106,6 +110,7 @@ def create_app(
     calendar: WorkingCalendar | None = None,
     clock: Clock = lambda: datetime.now(UTC),
     monotonic: Callable[[], float] = time.monotonic,
+    webhooks: bool = True,
 ) -> FastAPI:
     """The gateway app. Parts not given are made from `settings` when the app starts (and closed when it stops)."""
     names = IndexNames(settings.index_prefix)
@@ -123,9 +128,14 @@ def create_app(
             parts["producer"].start()
         parts["es"] = elasticsearch or AsyncElasticsearch(settings.elasticsearch, request_timeout=10)
         parts["calendar"] = calendar or load_calendar(settings.calendar_dir)
+        notifier = WebhookNotifier(settings, parts["directory"]) if webhooks else None
+        if notifier is not None:
+            notifier.start()
         try:
             yield
         finally:
+            if notifier is not None:
+                notifier.close()
             if owned_directory:
                 parts["directory"].close()
             if producer is None:
@@ -151,6 +161,13 @@ def create_app(
             headers["Retry-After"] = str(exc.extra["retry_after"])
         body = {"error": {"code": exc.code, "message": exc.message, **exc.extra}}
         return JSONResponse(body, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(ApiError)
+    @app.exception_handler(TransportError)
+    async def search_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        message = "检索库暂不可用（状态与反馈查询），请稍后重试；报送不受影响"
+        body = {"error": {"code": "search.unavailable", "message": message, "detail": str(exc)[:300]}}
+        return JSONResponse(body, 503)
 
     @app.exception_handler(RequestValidationError)
     async def malformed(_request: Request, exc: RequestValidationError) -> JSONResponse:

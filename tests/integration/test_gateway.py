@@ -282,3 +282,100 @@ def _decision_id(step: Step) -> str:
     from tests.integration.feeding import identity
 
     return identity(step)
+
+
+class Receiver:
+    """A department's webhook receiver on loopback that is down (503) for its first `failures` requests."""
+
+    def __init__(self, failures: int) -> None:
+        import http.server
+        import threading
+
+        received: list[dict[str, Any]] = []
+        attempts: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                attempts.append(self.headers["x-sgs-notification-id"])
+                if len(attempts) <= failures:
+                    self.send_response(503)
+                else:
+                    received.append(body)
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/sgs"
+        self.received, self.attempts = received, attempts
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def _notifier_ready(settings: Settings) -> bool:
+    from confluent_kafka.admin import AdminClient
+
+    group = f"{settings.topic_prefix}webhooks"
+    admin = AdminClient({"bootstrap.servers": settings.kafka_servers})  # kept: its futures die with it
+    try:
+        return bool(admin.describe_consumer_groups([group])[group].result(timeout=10).members)
+    except Exception:
+        return False
+
+
+def test_webhooks_tell_of_rejections_and_at_risk_items_through_a_receiver_that_was_down(
+    gateway: Gateway, departments: tuple[Registered, Registered], settings: Settings, worker: WorkerProcess
+) -> None:
+    from sgs.core.calendar import load_calendar
+    from sgs.core.deadline import deadline, is_at_risk
+    from sgs.core.docnum import decision_id
+    from sgs.core.fields import Kind
+    from tests.integration.kafka_io import RawSubmitter, envelope
+
+    _, second = departments
+    receiver = Receiver(failures=2)
+    try:
+        directory = DepartmentDirectory(settings).load()
+        department = directory.get(second.code)
+        assert department is not None
+        directory.save(dataclasses.replace(department, webhook_url=receiver.url))
+        wait_for(lambda: _notifier_ready(settings), timeout=60, what="the gateway's webhook notifier subscribed")
+        time.sleep(2)  # the gateway's directory follows the change
+
+        calendar, today = load_calendar(None), datetime.now(CHINA_TZ).date()
+        decided = next(
+            today - timedelta(days=back)
+            for back in range(1, 30)
+            if is_at_risk(deadline(today - timedelta(days=back), calendar).date, today, calendar)
+        )
+        # Decisions of their own (文号 nobody used), so earlier tests' publications cannot close them first.
+        base = second.steps[0]
+        assert base.record is not None
+        fresh = {}
+        for purpose, serial in (("at_risk", 990_001), ("rejected", 990_002)):
+            number = f"信测〔{today.year}〕{serial}号"
+            record = dict(base.record, document_number=number, decision_date=decided.isoformat())
+            kind: Kind = "licence" if base.kind == "licence" else "penalty"
+            fresh[purpose] = (decision_id(kind, record["authority_code"], number) or "", record)
+        submitter = RawSubmitter(settings)
+        at_risk_id, timely = fresh["at_risk"]
+        submitter.send(envelope(second.code, base.kind, at_risk_id, timely, 1))
+        rejected_id, record = fresh["rejected"]
+        submitter.send(envelope(second.code, base.kind, rejected_id, dict(record, subject_name=""), 1))
+        submitter.flush()
+
+        def told() -> bool:
+            mine = {(n["type"], n["decision_id"]) for n in receiver.received}
+            return {("at_risk", at_risk_id), ("rejected", rejected_id)} <= mine
+
+        wait_for(told, timeout=90, what="the at-risk and rejected notifications at the webhook")
+        assert len(receiver.attempts) > len(receiver.received)  # the first deliveries failed and were retried
+        rejected = next(n for n in receiver.received if n["type"] == "rejected")
+        assert {p["code"] for p in rejected["problems"]} >= {"field.required"}
+    finally:
+        receiver.close()
