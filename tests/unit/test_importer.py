@@ -118,3 +118,26 @@ def test_the_cli_dry_run_summarizes_and_its_exit_code_can_be_trusted(tmp_path: P
     assert unusable.exit_code == 2 and "不支持的文件类型" in unusable.output
     wrong_code = runner.invoke(cli, ["publish", "--department", "91411502MA40XXXX1X", "--dry-run", str(good)])
     assert wrong_code.exit_code == 2 and "统一社会信用代码" in wrong_code.output
+
+
+def test_a_million_row_csv_is_streamed_in_flat_memory(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write("行政相对人名称,行政处罚决定书文号,处罚决定日期\n")
+        out.writelines(f"信阳市某某{n}公司,信市监罚〔2025〕{n}号,2025-06-03\n" for n in range(1_000_000))
+    # Read it in a process of its own, whose peak RSS is then the reader's alone (the file is 60 MB; held
+    # whole as rows it would take well over a gigabyte).
+    program = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "from sgs.connectors.templates import read_rows\n"
+        "rows = sum(1 for _ in read_rows(Path(sys.argv[1])))\n"
+        "print(rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program, str(path)], capture_output=True, text=True, check=True)
+    rows, peak_mib = map(int, done.stdout.split())
+    assert rows == 1_000_000
+    assert peak_mib < 150, f"reading peaked at {peak_mib} MiB"
