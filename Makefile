@@ -4,12 +4,12 @@ SHELL := /bin/bash
 UV = $(shell command -v uv 2>/dev/null || echo python3.11 -m uv)
 BIN := .venv/bin
 
-.PHONY: run test setup prereqs lint unit integration stack-up stack-down clean
+.PHONY: run test setup prereqs test-prereqs lint unit integration stack-up stack-down clean
 
 run: setup
 	$(BIN)/sgs demo
 
-test: setup lint stack-up
+test: setup test-prereqs lint stack-up
 	$(BIN)/pytest
 
 setup: prereqs
@@ -18,6 +18,9 @@ setup: prereqs
 
 prereqs:
 	@scripts/check-prereqs $(if $(CI),--install)
+
+test-prereqs:
+	@scripts/check-prereqs --tests $(if $(CI),--install)
 
 lint:
 	$(BIN)/ruff check .

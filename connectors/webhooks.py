@@ -25,6 +25,7 @@ from confluent_kafka import Consumer, Message, Producer
 from sgs.config import Settings
 from sgs.connectors.avro import AvroCodec
 from sgs.connectors.departments import DepartmentDirectory
+from sgs.connectors.gateway import metrics
 from sgs.streams.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -202,6 +203,7 @@ class WebhookNotifier:
         if department is None or not department.webhook_url:
             return  # nobody asked to hear of it
         error = self.deliver(department.webhook_url, notification)
+        metrics.WEBHOOK_DELIVERIES.labels(notification.department_code, "failed" if error else "delivered").inc()
         if error is None:
             return
         attempts = notification.attempts + 1

@@ -15,25 +15,28 @@ from datetime import datetime
 class AlarmIndex:
     def __init__(self) -> None:
         self._heap: list[tuple[float, str]] = []
-        self._entries: dict[str, tuple[float | None, str, bool]] = {}  # id -> (alarm, state, provisional)
+        self._entries: dict[str, tuple[float | None, str, bool, str]] = {}  # id -> (alarm, state, provisional, group)
         self.states: Counter[str] = Counter()
+        self.by_group: Counter[tuple[str, str]] = Counter()  # (group, state), e.g. per department
         self.provisional = 0
 
     def clear(self) -> None:
         self._heap.clear()
         self._entries.clear()
         self.states.clear()
+        self.by_group.clear()
         self.provisional = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def track(self, decision_id: str, state: str, alarm: datetime | None, provisional: bool) -> None:
+    def track(self, decision_id: str, state: str, alarm: datetime | None, provisional: bool, group: str = "") -> None:
         """Record an open item's state and next alarm (None: open, but nothing will change by itself)."""
         self.forget(decision_id)
         when = alarm.timestamp() if alarm else None
-        self._entries[decision_id] = (when, state, provisional)
+        self._entries[decision_id] = (when, state, provisional, group)
         self.states[state] += 1
+        self.by_group[group, state] += 1
         self.provisional += provisional
         if when is not None:
             heapq.heappush(self._heap, (when, decision_id))
@@ -43,6 +46,7 @@ class AlarmIndex:
         entry = self._entries.pop(decision_id, None)
         if entry is not None:
             self.states[entry[1]] -= 1
+            self.by_group[entry[3], entry[1]] -= 1
             self.provisional -= entry[2]
 
     def pop_due(self, now: datetime) -> list[str]:
@@ -54,5 +58,5 @@ class AlarmIndex:
             entry = self._entries.get(decision_id)
             if entry is not None and entry[0] == when:
                 due.append(decision_id)
-                self._entries[decision_id] = (None, entry[1], entry[2])  # until the check re-arms it
+                self._entries[decision_id] = (None, *entry[1:])  # until the check re-arms it
         return due

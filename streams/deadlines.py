@@ -86,10 +86,12 @@ def register(app: faust.App, ctx: Context) -> AlarmIndex:
     table = app.Table(f"{ctx.settings.topic_prefix}deadlines", key_type=str)
     notice_codec, event_codec = ctx.codec("deadline_notice"), ctx.codec("deadline_event")
     alarms = AlarmIndex()
+    metrics.CALENDAR_LAST_YEAR.set(max(calendar.years(), default=0))
 
     def index(tracked: Tracked) -> None:
         if tracked.state.open and not tracked.revoked:
-            alarms.track(tracked.decision_id, tracked.state.value, next_alarm(tracked, calendar), tracked.provisional)
+            alarm = next_alarm(tracked, calendar)
+            alarms.track(tracked.decision_id, tracked.state.value, alarm, tracked.provisional, tracked.department_code)
         else:
             alarms.forget(tracked.decision_id)
 
@@ -163,7 +165,7 @@ def register(app: faust.App, ctx: Context) -> AlarmIndex:
             index(tracked)
             if tracked.provisional and tracked.state.open:
                 # The calendar may have gained the year since: re-check at the next tick.
-                alarms.track(tracked.decision_id, tracked.state.value, ctx.clock.now(), True)
+                alarms.track(tracked.decision_id, tracked.state.value, ctx.clock.now(), True, tracked.department_code)
         log.info("deadline alarms rebuilt: %d open decisions", len(alarms))
 
     async def send_due_checks() -> None:
@@ -174,8 +176,8 @@ def register(app: faust.App, ctx: Context) -> AlarmIndex:
             await notices.send(key=decision_id, value=notice_codec.encode(topics.deadline_input, notice))
         if due:
             log.info("deadline checks sent for %d decisions (clock %s)", len(due), now.isoformat())
-        for state in (TrackState.PENDING, TrackState.AT_RISK, TrackState.OVERDUE):
-            metrics.DEADLINES_OPEN.labels(state.value).set(alarms.states[state.value])
+        for (department, state), count in alarms.by_group.items():
+            metrics.DEADLINES_OPEN.labels(department, state).set(count)
         metrics.DEADLINES_PROVISIONAL.set(alarms.provisional)
 
     app.timer(ctx.settings.deadline_check_interval)(send_due_checks)

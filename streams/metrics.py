@@ -16,7 +16,12 @@ DEADLINE_TRANSITIONS = Counter(
     ["department", "kind", "state"],
 )
 DEADLINES_OPEN = Gauge(
-    "sgs_deadlines_open", "Decisions of this worker's partitions not yet published, by state.", ["state"]
+    "sgs_deadlines_open",
+    "Decisions of this worker's partitions not yet published, by department and state (pending, at_risk, overdue).",
+    ["department", "state"],
+)
+CALENDAR_LAST_YEAR = Gauge(
+    "sgs_calendar_last_year", "The last year the working-day calendar has an official or operator arrangement for."
 )
 DEADLINES_PROVISIONAL = Gauge(
     "sgs_deadlines_provisional", "Open decisions whose deadline is provisional (calendar year missing)."

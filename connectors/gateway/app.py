@@ -23,7 +23,7 @@ import contextlib
 import math
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -32,14 +32,16 @@ from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sgs.config import Settings
 from sgs.connectors import feedback
 from sgs.connectors.departments import Department, DepartmentDirectory
+from sgs.connectors.gateway import metrics
 from sgs.connectors.gateway.limits import TokenBuckets
 from sgs.connectors.gateway.producer import BrokerUnavailableError, GatewayProducer
 from sgs.connectors.importer import import_file
@@ -184,6 +186,15 @@ def create_app(
 
     app.add_middleware(BodyLimit, limit_for=body_limit)
 
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "other")
+        metrics.REQUESTS.labels(route, str(response.status_code)).inc()
+        metrics.REQUEST_SECONDS.labels(route).observe(time.perf_counter() - started)
+        return response
+
     def throttle(caller: Department, cost: int) -> None:
         wait = buckets.take(caller.code, cost, monotonic())
         if wait == math.inf:
@@ -192,13 +203,17 @@ def create_app(
             raise GatewayError(429, "rate.limited", "提交过于频繁，请稍后再试", retry_after=max(1, math.ceil(wait)))
 
     async def produce(prepared: list[Prepared]) -> AcceptedResponse:
+        department = prepared[0].envelope["department_code"] if prepared[0].envelope else ""
         try:
             delivered = await parts["producer"].send(prepared)
         except BrokerUnavailableError as exc:
+            metrics.DECISIONS.labels(department, "failed").inc(len(prepared))
             raise GatewayError(
                 503, "broker.unavailable", f"消息队列暂不可用，未提交任何数据，请稍后重试：{exc}"
             ) from exc
         failed = [(p, d) for p, d in zip(prepared, delivered, strict=True) if d.error is not None]
+        metrics.DECISIONS.labels(department, "accepted").inc(len(prepared) - len(failed))
+        metrics.DECISIONS.labels(department, "failed").inc(len(failed))
         if failed:
             items = [{"decision_id": p.receipt.decision_id, "error": d.error} for p, d in failed]
             raise GatewayError(
@@ -247,6 +262,7 @@ def create_app(
                 }
                 for index, p in refused
             ]
+            metrics.DECISIONS.labels(caller.code, "not_own" if not_own else "invalid").inc(len(items))
             if not_own:
                 raise GatewayError(
                     403,
@@ -329,6 +345,10 @@ def create_app(
         result = summary.as_dict()
         result.pop("report")
         return result
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

@@ -34,3 +34,13 @@ def test_forgotten_items_leave_the_counts_and_never_fire() -> None:
     index.forget("b")
     assert index.pop_due(T0 + timedelta(days=9)) == []
     assert len(index) == 1 and index.provisional == 1 and index.states["pending"] == 0
+
+
+def test_counts_by_group_follow_each_item() -> None:
+    index = AlarmIndex()
+    index.track("a", "pending", T0, False, "dept-1")
+    index.track("b", "overdue", None, False, "dept-1")
+    index.track("a", "overdue", None, False, "dept-1")
+    index.track("c", "pending", T0, False, "dept-2")
+    index.forget("c")
+    assert +index.by_group == {("dept-1", "overdue"): 2}

@@ -38,7 +38,7 @@ def test_every_image_is_pinned_to_the_versions_of_the_local_stack() -> None:
     }
     for name, service in services().items():
         image, _, tag = service["image"].rpartition(":")
-        assert re.fullmatch(r"\d+\.\d+\.\d+", tag), f"{name}: image {service['image']} is not pinned"
+        assert re.fullmatch(r"v?\d+\.\d+\.\d+", tag), f"{name}: image {service['image']} is not pinned"
         if image in expected:
             assert tag == expected[image], f"{name}: {tag} differs from deploy/local/pom.xml ({expected[image]})"
 
