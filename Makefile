@@ -15,6 +15,7 @@ test: setup test-prereqs lint stack-up
 setup: prereqs
 	$(UV) sync --locked
 	$(BIN)/sgs stack fetch
+	npm ci --prefix deploy/web --no-audit --no-fund --loglevel=error
 
 prereqs:
 	@scripts/check-prereqs $(if $(CI),--install)

@@ -91,19 +91,27 @@ def with_key_revoked(department: Department, key_id: str, now: datetime) -> Depa
     return dataclasses.replace(department, keys=keys, updated_at=now)
 
 
+def split_key(presented: str) -> tuple[str, str] | None:
+    """(key id, secret) of a key's text `sgs_<key id>_<secret>`, or None when it is not shaped like one."""
+    parts = presented.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+def matches(key: ApiKey, secret: str) -> bool:
+    """An active key whose stored hash is the secret's (compared in constant time)."""
+    return key.active and hmac.compare_digest(key.secret_sha256, _digest(secret))
+
+
 def authenticate(presented: str, by_key_id: Mapping[str, Department]) -> Department | None:
     """The department whose active key `presented` is, or None (unknown, malformed, wrong or revoked)."""
-    parts = presented.strip().split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+    split = split_key(presented)
+    department = by_key_id.get(split[0]) if split else None
+    if split is None or department is None:
         return None
-    department = by_key_id.get(parts[1])
-    if department is None:
-        return None
-    digest = _digest(parts[2])
-    for key in department.active_keys:
-        if key.key_id == parts[1] and hmac.compare_digest(key.secret_sha256, digest):
-            return department
-    return None
+    key_id, secret = split
+    return department if any(key.key_id == key_id and matches(key, secret) for key in department.keys) else None
 
 
 def key_index(departments: Iterable[Department]) -> dict[str, Department]:

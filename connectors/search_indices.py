@@ -1,12 +1,13 @@
 """The Elasticsearch indices: names behind aliases, and explicit mappings generated from the field table.
 
 Every index is reached through an alias (`<prefix>licences`, `<prefix>penalties`, `<prefix>archive`,
-`<prefix>deadlines`, `<prefix>rejections`) so that a rebuild can swap a fresh index in without downtime. The
-public indices hold only the masked public view; every mapping is `dynamic: strict`, so a field the mapping
-does not know is refused (and dead-lettered by the publisher) instead of being indexed unseen — a
-`never`-public field that reached a public document would be refused the same way. Withdrawn decisions stay
-in the public indices as soft-deleted documents (`withdrawn: true`, excluded by `public_query_filter`), so
-that a late older version can never bring one back (Elasticsearch forgets the versions of deleted documents).
+`<prefix>deadlines`, `<prefix>rejections`, `<prefix>alerts`) so that a rebuild can swap a fresh index in
+without downtime. The public indices hold only the masked public view; every mapping is `dynamic: strict`,
+so a field the mapping does not know is refused (and dead-lettered by the publisher) instead of being indexed
+unseen — a `never`-public field that reached a public document would be refused the same way. Withdrawn
+decisions stay in the public indices as soft-deleted documents (`withdrawn: true`, excluded by
+`public_query_filter`), so that a late older version can never bring one back (Elasticsearch forgets the
+versions of deleted documents).
 """
 
 from __future__ import annotations
@@ -58,13 +59,18 @@ class IndexNames:
         return f"{self.prefix}rejections"
 
     @property
+    def alerts(self) -> str:
+        """Sanction alerts (联合惩戒): a penalty against a subject that holds licences of other departments."""
+        return f"{self.prefix}alerts"
+
+    @property
     def from_current_state(self) -> tuple[str, ...]:
         """The aliases whose documents come from `decisions.current` (and can be rebuilt from it)."""
         return (*(self.public_alias(kind) for kind in KINDS), self.archive)
 
     @property
     def aliases(self) -> tuple[str, ...]:
-        return (*self.from_current_state, self.deadlines, self.rejections)
+        return (*self.from_current_state, self.deadlines, self.rejections, self.alerts)
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,32 @@ def rejections_mapping() -> dict[str, Any]:
     return {"dynamic": "strict", "properties": properties}
 
 
+def alerts_mapping() -> dict[str, Any]:
+    """One document per (penalty, licence) pair (see alert.avsc)."""
+    properties = {
+        "alert_id": _KEYWORD,
+        "severity": _KEYWORD,
+        "reason": _KEYWORD,  # licensed_entity_penalised | watchlist
+        "subject_code": _KEYWORD,
+        "subject_name": _TEXT_AND_KEYWORD,
+        "penalty_id": _KEYWORD,
+        "penalty_document_number": _KEYWORD,
+        "penalty_categories": _KEYWORD,
+        "penalty_decision_date": _DATE,
+        "penalty_department_code": _KEYWORD,
+        "penalty_authority_name": _KEYWORD,
+        "licence_id": _KEYWORD,
+        "licence_document_number": _KEYWORD,
+        "licence_name": _KEYWORD,
+        "licence_department_code": _KEYWORD,
+        "licence_authority_name": _KEYWORD,
+        "notify_department_code": _KEYWORD,
+        "raised_at": _DATE,
+        "indexed_at": _DATE,
+    }
+    return {"dynamic": "strict", "properties": properties}
+
+
 def mapping_for(names: IndexNames, alias: str) -> dict[str, Any]:
     for kind in KINDS:
         if alias == names.public_alias(kind):
@@ -192,6 +224,8 @@ def mapping_for(names: IndexNames, alias: str) -> dict[str, Any]:
         return deadlines_mapping()
     if alias == names.rejections:
         return rejections_mapping()
+    if alias == names.alerts:
+        return alerts_mapping()
     raise ValueError(f"{alias!r} is not an alias of prefix {names.prefix!r}")
 
 

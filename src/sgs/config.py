@@ -83,6 +83,17 @@ class Settings:
     gateway_max_upload_bytes: int = 200_000_000
     gateway_rate: float = 2000.0  # decisions per second per department (per gateway process)
     gateway_burst: float = 5000.0
+    # The web process: public search (rate limited per client address) and the supervisors' dashboard.
+    web_host: str = "127.0.0.1"
+    web_port: int = 16090
+    web_rate: float = 20.0  # requests per second per client address
+    web_burst: float = 60.0
+    # Supervisors' dashboard credentials (hashed), kept by `sgs supervisors`; empty: <state_dir>/supervisors.json.
+    supervisors_path: Path | None = None
+
+    @property
+    def supervisors_file(self) -> Path:
+        return self.supervisors_path or self.state_dir / "supervisors.json"
 
     @property
     def kafka_servers(self) -> str:

@@ -114,7 +114,14 @@ def test_exact_text_names_text_fields() -> None:
 
 def test_names_and_their_mappings() -> None:
     assert NAMES.public_alias("licence") == "sgs-licences" and NAMES.public_alias("penalty") == "sgs-penalties"
-    assert NAMES.aliases == ("sgs-licences", "sgs-penalties", "sgs-archive", "sgs-deadlines", "sgs-rejections")
+    assert NAMES.aliases == (
+        "sgs-licences",
+        "sgs-penalties",
+        "sgs-archive",
+        "sgs-deadlines",
+        "sgs-rejections",
+        "sgs-alerts",
+    )
     assert mapping_for(NAMES, "sgs-deadlines") == deadlines_mapping()
     assert mapping_for(NAMES, "sgs-penalties") == public_mapping("penalty")
     with pytest.raises(ValueError, match="not an alias"):

@@ -21,6 +21,9 @@ COMMANDS = {
     "departments": "sgs.cli.departments:departments",
     "gateway": "sgs.cli.gateway:gateway",
     "status": "sgs.cli.status:status",
+    "web": "sgs.cli.web:web",
+    "search": "sgs.cli.search:search",
+    "supervisors": "sgs.cli.supervisors:supervisors",
     "worker": "sgs.cli.worker:worker",
     "reindex": "sgs.cli.reindex:reindex",
 }

@@ -1,0 +1,49 @@
+"""`sgs supervisors`: the operator issues and revokes the supervisors' dashboard keys."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from sgs.config import Settings
+from sgs.web.supervisors import SupervisorKeys
+
+
+def _keys() -> SupervisorKeys:
+    return SupervisorKeys(Settings.from_env().supervisors_file)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def supervisors() -> None:
+    """监管人员的看板密钥 (supervisors' dashboard keys; stored hashed in SGS_SUPERVISORS_PATH)."""
+
+
+@supervisors.command()
+@click.argument("name")
+def add(name: str) -> None:
+    """为监管人员签发密钥（已有则再签发一把）(issue a key; the name is the sign-in user name)."""
+    key = _keys().add(name, datetime.now(UTC))
+    click.echo(f"{name} 的看板密钥，只显示这一次：")
+    click.echo(key)
+    click.echo("登录 /dashboard 时用户名填姓名，密码填此密钥。", err=True)
+
+
+@supervisors.command("revoke-key")
+@click.argument("key_id")
+def revoke_key(key_id: str) -> None:
+    """吊销一把看板密钥（KEY_ID 为 sgs_<KEY_ID>_… 的中间部分）。"""
+    name = _keys().revoke(key_id, datetime.now(UTC))
+    if name is None:
+        click.echo(f"错误：没有编号为 {key_id} 的有效密钥", err=True)
+        sys.exit(2)
+    click.echo(f"已吊销 {name} 的密钥 {key_id}")
+
+
+@supervisors.command("list")
+def list_() -> None:
+    """列出监管人员及其密钥编号。"""
+    for supervisor in _keys().all():
+        keys = "，".join(f"{k.key_id}{'' if k.active else '（已吊销）'}" for k in supervisor.keys)
+        click.echo(f"{supervisor.name}\t{keys}")

@@ -1,0 +1,216 @@
+"""The web process (`sgs web`): the public search portal and its JSON API, and the supervisors' dashboard.
+
+Public (read-only, rate limited per client, cacheable for 30 s):
+
+- `GET /` — the search page (信用信息公示查询), server-rendered, Chinese;
+- `GET /entity/{code}` — every public licence and penalty of one unified code, newest first;
+- `GET /api/v1/search` — the same search as JSON (`q`, `code`, `document_number`, `kind`, `department`,
+  `category`, `date_from`, `date_to`, `sort`, `page`, `size`), with totals and highlighted matches;
+- `GET /api/v1/entities/{code}` — an entity's records as JSON.
+
+Only the public indices are read (the masked public view; withdrawn decisions filtered out). Every page is
+sent with a Content-Security-Policy that allows no inline script and nothing from elsewhere; templates escape
+every value, and highlights are escaped by Elasticsearch before our <mark> tags go in.
+
+The dashboard (`/dashboard`, `sgs.web.dashboard`) is for supervisors only (HTTP Basic, `sgs supervisors`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import ApiError, AsyncElasticsearch, TransportError
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from sgs.config import Settings
+from sgs.connectors.gateway.limits import TokenBuckets
+from sgs.connectors.search_indices import IndexNames, public_query_filter
+from sgs.core.calendar import load_calendar
+from sgs.core.codes import check_uscc, normalize_code
+from sgs.core.fields import KINDS, kind_table
+from sgs.web import metrics, search
+from sgs.web.supervisors import SupervisorKeys
+
+HERE = Path(__file__).resolve().parent
+ECHARTS = HERE.parent / "deploy" / "web" / "node_modules" / "echarts" / "dist"
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+PUBLIC_CACHE = "public, max-age=30"
+ENTITY_LIMIT = 200
+
+
+class PublicError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def create_app(
+    settings: Settings,
+    *,
+    elasticsearch: AsyncElasticsearch | None = None,
+    supervisors: SupervisorKeys | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    monotonic: Callable[[], float] = time.monotonic,
+) -> FastAPI:
+    names = IndexNames(settings.index_prefix)
+    buckets = TokenBuckets(settings.web_rate, settings.web_burst)
+    parts: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        parts["es"] = elasticsearch or AsyncElasticsearch(settings.elasticsearch, request_timeout=10)
+        parts["calendar"] = load_calendar(settings.calendar_dir)
+        try:
+            yield
+        finally:
+            if elasticsearch is None:
+                await parts["es"].close()
+
+    app = FastAPI(title="sgs 信用信息公示查询", version="1", description=__doc__, lifespan=lifespan, redoc_url=None)
+    app.state.parts = parts
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.supervisors = supervisors or SupervisorKeys(settings.supervisors_file)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["mark"] = _marked
+    templates.env.globals.update(
+        kinds={kind: kind_table(kind).zh for kind in KINDS}, categories=search.PENALTY_CATEGORIES
+    )
+    app.state.templates = templates
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    if ECHARTS.is_dir():
+        app.mount("/static/vendor/echarts", StaticFiles(directory=ECHARTS), name="echarts")
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        client = request.client.host if request.client else "?"
+        public = not request.url.path.startswith(("/dashboard", "/static", "/metrics"))
+        wait = buckets.take(client, 1, monotonic()) if public else 0.0
+        if wait > 0:
+            response: Response = JSONResponse(
+                {"error": {"code": "rate.limited", "message": "查询过于频繁，请稍后再试"}},
+                429,
+                headers={"Retry-After": str(max(1, int(wait) + 1))},
+            )
+        else:
+            response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if public and request.method == "GET" and response.status_code == 200:
+            response.headers.setdefault("Cache-Control", PUBLIC_CACHE)
+        else:
+            response.headers.setdefault("Cache-Control", "no-store")
+        route = getattr(request.scope.get("route"), "path", "other")
+        metrics.REQUESTS.labels(route, str(response.status_code)).inc()
+        if route in ("/", "/api/v1/search"):
+            metrics.SEARCH_SECONDS.observe(time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(PublicError)
+    async def public_error(request: Request, exc: PublicError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, exc.status)
+        page = templates.TemplateResponse(
+            request, "error.html", {"message": exc.message, "status": exc.status}, status_code=exc.status
+        )
+        return page
+
+    @app.exception_handler(ApiError)
+    @app.exception_handler(TransportError)
+    async def search_down(request: Request, _exc: Exception) -> Response:
+        return await public_error(request, PublicError(503, "search.unavailable", "检索服务暂不可用，请稍后再试"))
+
+    async def run_search(request: Request) -> tuple[search.SearchParams, dict[str, Any]]:
+        try:
+            params = search.parse(dict(request.query_params))
+        except search.SearchError as exc:
+            raise PublicError(422, f"query.{exc.field}", exc.message) from exc
+        if params.empty:
+            return params, {"total": 0, "results": []}
+        found = await parts["es"].search(index=search.indices(names, params), **search.build(params))
+        results = [search.hit_view(hit) for hit in found["hits"]["hits"]]
+        return params, {"total": found["hits"]["total"]["value"], "results": results}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def home(request: Request) -> Response:
+        params, found = await run_search(request)
+        context = {"params": params, "found": found, "pages": _pages(params, found["total"]), "labels": search.labels}
+        return templates.TemplateResponse(request, "search.html", context)
+
+    @app.get("/api/v1/search", tags=["公示查询"])
+    async def api_search(request: Request) -> dict[str, Any]:
+        """检索行政许可和行政处罚信息（只读；只返回公开、已脱敏的信息）。"""
+        params, found = await run_search(request)
+        return {"page": params.page, "size": params.size, **found}
+
+    async def entity_records(code: str) -> tuple[str, list[dict[str, Any]]]:
+        normalized = normalize_code(code)
+        if not check_uscc(normalized).valid:
+            raise PublicError(422, "entity.code", "不是有效的统一社会信用代码")
+        found = await parts["es"].search(
+            index=",".join(names.public_alias(kind) for kind in KINDS),
+            query={"bool": {"filter": [public_query_filter(), {"term": {"subject_code": normalized}}]}},
+            sort=[{"decision_date": "desc"}, {"decision_id": "asc"}],
+            size=ENTITY_LIMIT,
+        )
+        return normalized, [search.hit_view(hit) for hit in found["hits"]["hits"]]
+
+    @app.get("/entity/{code}", response_class=HTMLResponse, include_in_schema=False)
+    async def entity_page(request: Request, code: str) -> Response:
+        normalized, records = await entity_records(code)
+        name = records[0].get("subject_name", "") if records else ""
+        context = {"code": normalized, "name": name, "records": records, "labels": search.labels}
+        return templates.TemplateResponse(request, "entity.html", context)
+
+    @app.get("/api/v1/entities/{code}", tags=["公示查询"])
+    async def api_entity(code: str) -> dict[str, Any]:
+        """一个统一社会信用代码的全部公开许可与处罚，按决定日期从新到旧。"""
+        normalized, records = await entity_records(code)
+        return {"code": normalized, "total": len(records), "results": records}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    from sgs.web.dashboard import router
+
+    app.include_router(router)
+    return app
+
+
+def _marked(fragments: list[str] | None) -> Markup:
+    """Highlight fragments made safe by `search.highlight_html` (escaped text, <mark> around matches)."""
+    return Markup(" … ".join(fragments or ()))  # noqa: S704 - escaped by search.highlight_html
+
+
+def _pages(params: search.SearchParams, total: int) -> dict[str, Any]:
+    last = max(1, min((total + params.size - 1) // params.size, search.MAX_WINDOW // params.size))
+    query = params.as_query()
+
+    def link(page: int) -> str:
+        from urllib.parse import urlencode
+
+        return "/?" + urlencode({**query, "page": str(page)})
+
+    return {
+        "current": params.page,
+        "last": last,
+        "previous": link(params.page - 1) if params.page > 1 else None,
+        "next": link(params.page + 1) if params.page < last else None,
+    }

@@ -1,0 +1,321 @@
+"""The supervisors' dashboard (市信用办): deadline breaches, on-time rates, latency, rejections, sanction alerts.
+
+Everything comes from Elasticsearch aggregations over the deadlines, archive, rejections and alerts indices.
+Charts (ECharts, served from this machine) fetch `/dashboard/api/...`; every list is a table with a CSV export.
+Only supervisors get in (HTTP Basic with a key from `sgs supervisors add`); department keys do not open it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from elasticsearch import AsyncElasticsearch
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+
+from sgs.connectors.search_indices import IndexNames
+from sgs.core.calendar import WorkingCalendar
+from sgs.core.dates import CHINA_TZ
+from sgs.core.deadline import working_days_late
+from sgs.web.supervisors import Supervisor, SupervisorKeys
+
+LIST_LIMIT = 500
+OPEN_STATES = ("overdue", "at_risk", "pending")
+STATE_TITLES = {"overdue": "已逾期未公示", "at_risk": "临期（今天或下一个工作日截止）", "pending": "待公示"}
+LATENCY_SAMPLE = 5000
+basic = HTTPBasic(realm="sgs supervisors", auto_error=False)
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+
+def supervisor(request: Request, credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)]) -> Supervisor:
+    keys: SupervisorKeys = request.app.state.supervisors
+    found = keys.authenticate(credentials.username, credentials.password) if credentials else None
+    if found is None:
+        raise HTTPException(
+            401, "需要监管人员凭证（sgs supervisors add）", headers={"WWW-Authenticate": 'Basic realm="sgs"'}
+        )
+    return found
+
+
+Signed = Annotated[Supervisor, Depends(supervisor)]
+
+
+def _es(request: Request) -> AsyncElasticsearch:
+    es: AsyncElasticsearch = request.app.state.parts["es"]
+    return es
+
+
+def _names(request: Request) -> IndexNames:
+    return IndexNames(request.app.state.settings.index_prefix)
+
+
+def _today(request: Request) -> date:
+    now: datetime = request.app.state.clock()
+    return now.astimezone(CHINA_TZ).date()
+
+
+async def department_names(es: AsyncElasticsearch, names: IndexNames) -> dict[str, str]:
+    """Department code → name, from what the departments published (数据来源单位)."""
+    found = await es.search(
+        index=names.archive,
+        size=0,
+        aggs={
+            "departments": {
+                "terms": {"field": "source_department_code", "size": 1000},
+                "aggs": {"name": {"top_hits": {"size": 1, "_source": ["source_department"]}}},
+            }
+        },
+        ignore_unavailable=True,
+    )
+    buckets = found.get("aggregations", {}).get("departments", {}).get("buckets", [])
+    return {b["key"]: b["name"]["hits"]["hits"][0]["_source"].get("source_department", "") for b in buckets}
+
+
+async def open_items(
+    es: AsyncElasticsearch, names: IndexNames, state: str, today: date, calendar: WorkingCalendar, department: str = ""
+) -> list[dict[str, Any]]:
+    filters: list[dict[str, Any]] = [{"term": {"state": state}}]
+    if department:
+        filters.append({"term": {"department_code": department}})
+    found = await es.search(
+        index=names.deadlines,
+        query={"bool": {"filter": filters}},
+        sort=[{"deadline": "asc"}, {"decision_id": "asc"}],
+        size=LIST_LIMIT,
+        ignore_unavailable=True,
+    )
+    items = []
+    for hit in found["hits"]["hits"]:
+        doc = hit["_source"]
+        late = working_days_late(date.fromisoformat(doc["deadline"]), today, calendar) if state == "overdue" else 0
+        items.append(
+            {
+                "decision_id": doc["decision_id"],
+                "kind": doc["kind"],
+                "department_code": doc["department_code"],
+                "decision_date": doc["decision_date"],
+                "deadline": doc["deadline"],
+                "provisional": doc.get("provisional", False),
+                "working_days_late": late,
+            }
+        )
+    return items
+
+
+async def state_counts(es: AsyncElasticsearch, names: IndexNames, department: str = "") -> dict[str, Any]:
+    """Per department and state: how many decisions (the table on the front page)."""
+    query: dict[str, Any] = {"term": {"department_code": department}} if department else {"match_all": {}}
+    found = await es.search(
+        index=names.deadlines,
+        query=query,
+        size=0,
+        aggs={
+            "departments": {
+                "terms": {"field": "department_code", "size": 1000},
+                "aggs": {"states": {"terms": {"field": "state", "size": 10}}},
+            }
+        },
+        ignore_unavailable=True,
+    )
+    rows = []
+    for bucket in found.get("aggregations", {}).get("departments", {}).get("buckets", []):
+        states = {b["key"]: b["doc_count"] for b in bucket["states"]["buckets"]}
+        closed = states.get("published_on_time", 0) + states.get("published_late", 0)
+        rows.append(
+            {
+                "department_code": bucket["key"],
+                **{state: states.get(state, 0) for state in (*OPEN_STATES, "published_on_time", "published_late")},
+                "on_time_rate": round(states.get("published_on_time", 0) / closed, 4) if closed else None,
+            }
+        )
+    rows.sort(key=lambda r: (-r["overdue"], -r["at_risk"], r["department_code"]))
+    return {"rows": rows, "totals": {state: sum(r[state] for r in rows) for state in OPEN_STATES}}
+
+
+async def on_time_series(es: AsyncElasticsearch, names: IndexNames, department: str = "") -> dict[str, Any]:
+    """Weekly on-time rate by kind (and, across the platform, by department for the ten largest)."""
+    filters: list[dict[str, Any]] = [{"terms": {"state": ["published_on_time", "published_late"]}}]
+    if department:
+        filters.append({"term": {"department_code": department}})
+    split = "kind" if department else "department_code"
+    found = await es.search(
+        index=names.deadlines,
+        query={"bool": {"filter": filters}},
+        size=0,
+        aggs={
+            "weeks": {
+                "date_histogram": {"field": "published_at", "calendar_interval": "week", "time_zone": "+08:00"},
+                "aggs": {
+                    "split": {
+                        "terms": {"field": split, "size": 10},
+                        "aggs": {"on_time": {"filter": {"term": {"state": "published_on_time"}}}},
+                    },
+                    "on_time": {"filter": {"term": {"state": "published_on_time"}}},
+                },
+            }
+        },
+        ignore_unavailable=True,
+    )
+    weeks = found.get("aggregations", {}).get("weeks", {}).get("buckets", [])
+    labels = [b["key_as_string"][:10] for b in weeks]
+    series: dict[str, list[float | None]] = {"全部": []}
+    for index, week in enumerate(weeks):
+        series["全部"].append(round(week["on_time"]["doc_count"] / week["doc_count"], 4) if week["doc_count"] else None)
+        for bucket in week["split"]["buckets"]:
+            line = series.setdefault(bucket["key"], [None] * len(weeks))
+            line[index] = round(bucket["on_time"]["doc_count"] / bucket["doc_count"], 4)
+    return {"weeks": labels, "series": series}
+
+
+async def latency_histogram(
+    es: AsyncElasticsearch, names: IndexNames, calendar: WorkingCalendar, department: str = ""
+) -> dict[str, Any]:
+    """How many working days decisions took to be published (the latest published ones)."""
+    filters: list[dict[str, Any]] = [{"exists": {"field": "published_at"}}]
+    if department:
+        filters.append({"term": {"department_code": department}})
+    found = await es.search(
+        index=names.deadlines,
+        query={"bool": {"filter": filters}},
+        sort=[{"published_at": "desc"}],
+        size=LATENCY_SAMPLE,
+        source_includes=["decision_date", "published_at"],
+        ignore_unavailable=True,
+    )
+    days: Counter[int] = Counter()
+    for hit in found["hits"]["hits"]:
+        doc = hit["_source"]
+        published = datetime.fromisoformat(doc["published_at"]).astimezone(CHINA_TZ).date()
+        taken = max(0, calendar.working_days_between(date.fromisoformat(doc["decision_date"]), published))
+        days[min(taken, 15)] += 1
+    labels = [str(n) if n < 15 else "15+" for n in range(16)]
+    return {"days": labels, "counts": [days.get(n, 0) for n in range(16)], "sample": sum(days.values())}
+
+
+async def dead_letter_series(es: AsyncElasticsearch, names: IndexNames, department: str = "") -> dict[str, Any]:
+    query: dict[str, Any] = {"term": {"department_code": department}} if department else {"match_all": {}}
+    found = await es.search(
+        index=names.rejections,
+        query=query,
+        size=0,
+        aggs={
+            "days": {
+                "date_histogram": {"field": "rejected_at", "calendar_interval": "day", "time_zone": "+08:00"},
+                "aggs": {"reasons": {"terms": {"field": "problem_codes", "size": 8}}},
+            },
+            "reasons": {"terms": {"field": "problem_codes", "size": 20}},
+        },
+        ignore_unavailable=True,
+    )
+    aggs = found.get("aggregations", {})
+    days = aggs.get("days", {}).get("buckets", [])
+    series: dict[str, list[int]] = {}
+    for index, day in enumerate(days):
+        for bucket in day["reasons"]["buckets"]:
+            series.setdefault(bucket["key"], [0] * len(days))[index] = bucket["doc_count"]
+    totals = [{"reason": b["key"], "count": b["doc_count"]} for b in aggs.get("reasons", {}).get("buckets", [])]
+    return {"days": [d["key_as_string"][:10] for d in days], "series": series, "totals": totals}
+
+
+async def alerts_feed(es: AsyncElasticsearch, names: IndexNames, department: str = "") -> list[dict[str, Any]]:
+    query: dict[str, Any] = {"term": {"licence_department_code": department}} if department else {"match_all": {}}
+    found = await es.search(
+        index=names.alerts, query=query, sort=[{"raised_at": "desc"}], size=100, ignore_unavailable=True
+    )
+    return [hit["_source"] for hit in found["hits"]["hits"]]
+
+
+def _render(request: Request, context: dict[str, Any]) -> Response:
+    page: Response = request.app.state.templates.TemplateResponse(request, "dashboard.html", context)
+    return page
+
+
+@router.get("", response_class=HTMLResponse)
+async def overview(request: Request, who: Signed) -> Response:
+    es, names = _es(request), _names(request)
+    calendar = request.app.state.parts["calendar"]
+    today = _today(request)
+    context = {
+        "who": who.name,
+        "today": today.isoformat(),
+        "counts": await state_counts(es, names),
+        "departments": await department_names(es, names),
+        "lists": {state: await open_items(es, names, state, today, calendar) for state in ("overdue", "at_risk")},
+        "titles": STATE_TITLES,
+        "dead_letters": (await dead_letter_series(es, names))["totals"],
+        "alerts": await alerts_feed(es, names),
+        "department": "",
+    }
+    return _render(request, context)
+
+
+@router.get("/department/{code}", response_class=HTMLResponse)
+async def drill_down(request: Request, code: str, who: Signed) -> Response:
+    es, names = _es(request), _names(request)
+    calendar, today = request.app.state.parts["calendar"], _today(request)
+    context = {
+        "who": who.name,
+        "today": today.isoformat(),
+        "counts": await state_counts(es, names, code),
+        "departments": await department_names(es, names),
+        "lists": {state: await open_items(es, names, state, today, calendar, code) for state in OPEN_STATES},
+        "titles": STATE_TITLES,
+        "dead_letters": (await dead_letter_series(es, names, code))["totals"],
+        "alerts": await alerts_feed(es, names, code),
+        "department": code,
+    }
+    return _render(request, context)
+
+
+@router.get("/api/on-time")
+async def api_on_time(request: Request, _who: Signed, department: str = "") -> dict[str, Any]:
+    return await on_time_series(_es(request), _names(request), department)
+
+
+@router.get("/api/latency")
+async def api_latency(request: Request, _who: Signed, department: str = "") -> dict[str, Any]:
+    return await latency_histogram(_es(request), _names(request), request.app.state.parts["calendar"], department)
+
+
+@router.get("/api/dead-letters")
+async def api_dead_letters(request: Request, _who: Signed, department: str = "") -> dict[str, Any]:
+    return await dead_letter_series(_es(request), _names(request), department)
+
+
+EXPORTS = ("overdue", "at_risk", "pending", "departments", "dead_letters", "alerts")
+
+
+@router.get("/export/{name}.csv")
+async def export(request: Request, name: str, _who: Signed, department: str = "") -> Response:
+    """Any list of the dashboard as CSV (UTF-8 with BOM, for Excel)."""
+    es, names = _es(request), _names(request)
+    rows: list[dict[str, Any]]
+    if name in OPEN_STATES:
+        rows = await open_items(es, names, name, _today(request), request.app.state.parts["calendar"], department)
+    elif name == "departments":
+        rows = (await state_counts(es, names, department))["rows"]
+    elif name == "dead_letters":
+        rows = (await dead_letter_series(es, names, department))["totals"]
+    elif name == "alerts":
+        rows = [
+            {k: v for k, v in alert.items() if not isinstance(v, list | dict)}
+            for alert in await alerts_feed(es, names, department)
+        ]
+    else:
+        raise HTTPException(404, f"没有名为 {name} 的列表（可导出：{'、'.join(EXPORTS)}）")
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    filename = f"sgs-{name}{'-' + department if department else ''}.csv"
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
