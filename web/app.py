@@ -90,9 +90,9 @@ def create_app(
         kinds={kind: kind_table(kind).zh for kind in KINDS}, categories=search.PENALTY_CATEGORIES
     )
     app.state.templates = templates
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    if ECHARTS.is_dir():
+    if ECHARTS.is_dir():  # before /static, which would answer for it otherwise
         app.mount("/static/vendor/echarts", StaticFiles(directory=ECHARTS), name="echarts")
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

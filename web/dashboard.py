@@ -274,7 +274,12 @@ async def drill_down(request: Request, code: str, who: Signed) -> Response:
 
 @router.get("/api/on-time")
 async def api_on_time(request: Request, _who: Signed, department: str = "") -> dict[str, Any]:
-    return await on_time_series(_es(request), _names(request), department)
+    es, names = _es(request), _names(request)
+    data = await on_time_series(es, names, department)
+    known = await department_names(es, names)
+    kinds = {"licence": "行政许可", "penalty": "行政处罚"}
+    data["series"] = {known.get(key) or kinds.get(key, key): values for key, values in data["series"].items()}
+    return data
 
 
 @router.get("/api/latency")

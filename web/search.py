@@ -216,7 +216,8 @@ def hit_view(hit: dict[str, Any]) -> dict[str, Any]:
     """One result as the public sees it: the public document's fields (already masked) and highlights."""
     source = hit["_source"]
     kind = source.get("kind", "")
-    shown = {f.name for f in fields_of(kind)} if kind in KINDS else set()
+    # Defence in depth: the public documents hold no never-public field, and none is shown even if one did.
+    shown = {f.name for f in fields_of(kind) if f.publicity != "never"} if kind in KINDS else set()
     view = {name: source[name] for name in (*PLATFORM_FIELDS, *sorted(shown)) if source.get(name) not in (None, "")}
     view["highlight"] = {
         name: [highlight_html(fragment) for fragment in fragments]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -20,10 +21,17 @@ def supervisors() -> None:
     """监管人员的看板密钥 (supervisors' dashboard keys; stored hashed in SGS_SUPERVISORS_PATH)."""
 
 
+def _login(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    # Browsers send HTTP Basic credentials in ways that differ beyond ASCII: login names stay ASCII.
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{1,31}", value):
+        raise click.BadParameter("登录名只能用小写字母、数字和 . _ -（2–32位），如 zhang.wei")
+    return value
+
+
 @supervisors.command()
-@click.argument("name")
+@click.argument("name", callback=_login)
 def add(name: str) -> None:
-    """为监管人员签发密钥（已有则再签发一把）(issue a key; the name is the sign-in user name)."""
+    """为监管人员签发密钥（已有则再签发一把）(issue a key; NAME is the sign-in user name, e.g. zhang.wei)."""
     key = _keys().add(name, datetime.now(UTC))
     click.echo(f"{name} 的看板密钥，只显示这一次：")
     click.echo(key)
