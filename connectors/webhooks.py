@@ -1,7 +1,8 @@
-"""Webhooks for departments: their rejections and their at-risk or overdue deadlines, posted as JSON.
+"""Webhooks for departments: their rejections, their at-risk or overdue deadlines, and sanction alerts.
 
 A department that registered a URL (`sgs departments add … --webhook URL` or `set-webhook`) hears of each of
-its dead letters and each at-risk or overdue transition of its decisions. Delivery is at least once: a
+its dead letters, each at-risk or overdue transition of its decisions, and each sanction alert (联合惩戒) for
+it — a penalty against a subject it licensed or watches. Delivery is at least once: a
 notification is posted once at once; if the receiver does not answer 2xx it goes to the outbox topic
 (`<prefix>webhooks.outbox`) and is retried with capped exponential backoff until it is taken — a receiver that
 is down for a day loses nothing. Each carries a stable `notification_id` (also the `X-Sgs-Notification-Id`
@@ -105,6 +106,17 @@ def from_deadline_event(record: Mapping[str, Any]) -> Notification | None:
     return Notification(notification_id, record["department_code"], record["to_state"], payload)
 
 
+def from_sanction_alert(record: Mapping[str, Any]) -> Notification:
+    """A sanction alert (联合惩戒), for the department it names: a licence issuer or a watcher."""
+    payload = {
+        "type": "sanction_alert",
+        "notification_id": f"alert-{record['alert_id']}",
+        **{k: v for k, v in record.items() if k != "raised_at"},
+        "raised_at": record["raised_at"].isoformat(),
+    }
+    return Notification(payload["notification_id"], record["notify_department_code"], "sanction_alert", payload)
+
+
 def retry_delay(attempts: int) -> float:
     """Seconds before the next attempt after `attempts` failed ones: 2, 4, 8 … capped at 5 minutes."""
     return float(min(MAX_DELAY_S, 2.0 ** max(1, attempts)))
@@ -136,6 +148,7 @@ class WebhookNotifier:
         self.topics = Topics(settings.topic_prefix)
         self._dead_letters = AvroCodec(settings.registry, "dead_letter")
         self._events = AvroCodec(settings.registry, "deadline_event")
+        self._alerts = AvroCodec(settings.registry, "alert")
         self._outbox = AvroCodec(settings.registry, "notification")
         self._producer = Producer({"bootstrap.servers": settings.kafka_servers, "enable.idempotence": True})
         self._stop = threading.Event()
@@ -177,7 +190,8 @@ class WebhookNotifier:
                 self._stop.wait(5)
 
     def _notify_new(self) -> None:
-        consumer = self._consumer("webhooks", [self.topics.rejected, self.topics.deadline_events], "latest")
+        topics = [self.topics.rejected, self.topics.deadline_events, self.topics.alerts]
+        consumer = self._consumer("webhooks", topics, "latest")
         try:
             while not self._stop.is_set():
                 message = consumer.poll(0.5)
@@ -196,6 +210,8 @@ class WebhookNotifier:
         if message.topic() == self.topics.rejected:
             record = self._dead_letters.decode(self.topics.rejected, value)
             return from_dead_letter(record, message.partition() or 0, message.offset() or 0)
+        if message.topic() == self.topics.alerts:
+            return from_sanction_alert(self._alerts.decode(self.topics.alerts, value))
         return from_deadline_event(self._events.decode(self.topics.deadline_events, value))
 
     def _attempt(self, notification: Notification) -> None:

@@ -1,8 +1,8 @@
 """The Faust application: one app per worker process, configured from `Settings`.
 
-Agents: submissions (validate + merge), publisher (Elasticsearch), deadline tracker (+ timer), deadline
-indexer, and the canary. Tables are RocksDB-backed and changelogged, so a restarted or rebalanced worker
-recovers its state from Kafka.
+Agents: submissions (validate + merge), publisher (Elasticsearch), deadline tracker (+ timer), deadline and
+rejection indexers, the sanction join (repartition, join, alert indexer), and the canary. Tables are
+RocksDB-backed and changelogged, so a restarted or rebalanced worker recovers its state from Kafka.
 """
 
 from __future__ import annotations
@@ -29,12 +29,13 @@ def create_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         stream_wait_empty=False,
     )
-    from sgs.streams import canary, deadlines, publisher, submissions, web
+    from sgs.streams import canary, deadlines, publisher, sanctions, submissions, web
 
     ctx = Context(settings)
     canary.register(app, settings)
     submissions.register(app, ctx)
     publisher.register(app, ctx)
     deadlines.register(app, ctx)
+    sanctions.register(app, ctx)
     web.register(app)
     return app

@@ -57,6 +57,18 @@ class Topics:
         return f"{self.prefix}departments"
 
     @property
+    def by_subject(self) -> str:
+        return f"{self.prefix}sanctions.by_subject"
+
+    @property
+    def watch(self) -> str:
+        return f"{self.prefix}sanctions.watch"
+
+    @property
+    def alerts(self) -> str:
+        return f"{self.prefix}alerts.sanctions"
+
+    @property
     def webhooks_outbox(self) -> str:
         return f"{self.prefix}webhooks.outbox"
 
@@ -78,6 +90,13 @@ class Topics:
                 "what the deadline tracker observes: seen, published, revoked, check",
             ),
             TopicSpec(self.deadline_events, retained, "deadline state transitions, each once"),
+            TopicSpec(
+                self.by_subject,
+                {"cleanup.policy": "delete", "retention.ms": str(7 * 86_400_000)},
+                "current states of decisions with a subject, re-keyed by its unified code (the sanction join)",
+            ),
+            TopicSpec(self.watch, retained, "departments starting or stopping to watch a subject (Avro Watch)"),
+            TopicSpec(self.alerts, retained, "sanction alerts (联合惩戒), each (penalty, licence) pair once"),
             TopicSpec(self.departments, compacted, "departments and their hashed gateway keys", partitions=1),
             TopicSpec(
                 self.webhooks_outbox,

@@ -54,3 +54,16 @@ def test_a_queued_notification_survives_the_outbox_round_trip() -> None:
     assert notification is not None
     queued = Notification.from_record(notification.as_record(AT) | {"attempts": 2, "last_error": "HTTP 503"})
     assert queued.payload == notification.payload and queued.attempts == 2 and queued.not_before == AT
+
+
+def test_a_sanction_alert_goes_to_the_department_it_names() -> None:
+    from sgs.connectors.webhooks import from_sanction_alert
+
+    record = {"alert_id": "ab12", "notify_department_code": "A", "severity": "high", "raised_at": AT}
+    notification = from_sanction_alert(record)
+    assert (notification.department_code, notification.type, notification.notification_id) == (
+        "A",
+        "sanction_alert",
+        "alert-ab12",
+    )
+    assert notification.payload["severity"] == "high" and notification.payload["raised_at"] == AT.isoformat()

@@ -24,6 +24,7 @@ COMMANDS = {
     "web": "sgs.cli.web:web",
     "search": "sgs.cli.search:search",
     "supervisors": "sgs.cli.supervisors:supervisors",
+    "watchlist": "sgs.cli.watchlist:watchlist",
     "worker": "sgs.cli.worker:worker",
     "reindex": "sgs.cli.reindex:reindex",
 }

@@ -1,0 +1,103 @@
+"""Sanction alerts (联合惩戒) through the real pipeline: penalties and licences published in every order."""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from sgs.config import Settings
+from sgs.connectors.publisher import Publisher
+from sgs.connectors.search_indices import IndexNames
+from sgs.connectors.simulate import authorities, licence, penalty, uscc
+from sgs.connectors.watchlists import watch, watched_by
+from sgs.core.dates import CHINA_TZ
+from sgs.streams.topics import Topics
+from tests.integration.conftest import WorkerProcess
+from tests.integration.kafka_io import read_all
+from tests.integration.waiting import wait_for
+
+
+def _publish(settings: Settings, office: tuple[str, str], kind: str, record: dict[str, str]) -> None:
+    with Publisher(office[1], settings=settings) as publisher:
+        publisher.publish(kind, record)
+    assert [r.status for r in publisher.results] == ["accepted"], [(r.status, r.problems) for r in publisher.results]
+
+
+def _alerts(settings: Settings, subject: str) -> list[dict[str, Any]]:
+    return [
+        a for _, a in read_all(settings, Topics(settings.topic_prefix).alerts, "alert") if a["subject_code"] == subject
+    ]
+
+
+def test_a_penalty_before_or_after_a_licence_alerts_the_licensing_department_once(
+    settings: Settings, worker: WorkerProcess
+) -> None:
+    rng = random.Random(515)
+    offices = authorities(rng)
+    licensing, penalising, watching = offices[0], offices[4], offices[9]
+    decided = datetime.now(CHINA_TZ).date() - timedelta(days=1)
+    subjects = {name: uscc("91411502", rng) for name in ("licence_first", "penalty_first", "watched")}
+
+    def company(code: str) -> dict[str, str]:
+        return {
+            "subject_name": f"信阳某某{code[-4:]}有限公司",
+            "subject_category": "法人及非法人组织",
+            "subject_code": code,
+            "legal_representative": "张三",
+            "legal_representative_id_type": "身份证",
+            "legal_representative_id_number": "411502199508081269",
+        }
+
+    def licence_of(code: str, serial: int) -> dict[str, str]:
+        return licence(rng, licensing, serial, decided) | company(code)
+
+    def penalty_of(code: str, serial: int) -> dict[str, str]:
+        record = penalty(rng, penalising, serial, decided) | company(code)
+        return record | {
+            "penalty_categories": "罚款、责令停产停业",
+            "penalty_content": "罚款贰万元并责令停产停业",
+            "fine_amount": "2",
+        }
+
+    watch(settings, watching[1], [subjects["watched"]])
+    started = time.monotonic()
+    _publish(settings, licensing, "licence", licence_of(subjects["licence_first"], 660_001))
+    _publish(settings, penalising, "penalty", penalty_of(subjects["licence_first"], 660_002))
+    late_penalty = penalty_of(subjects["penalty_first"], 660_003)
+    _publish(settings, penalising, "penalty", late_penalty)
+    _publish(settings, licensing, "licence", licence_of(subjects["penalty_first"], 660_004))
+    _publish(settings, penalising, "penalty", late_penalty)  # the same penalty again: nothing new
+    _publish(settings, penalising, "penalty", penalty_of(subjects["watched"], 660_005))
+
+    expected = {
+        subjects["licence_first"]: licensing[1],
+        subjects["penalty_first"]: licensing[1],
+        subjects["watched"]: watching[1],
+    }
+
+    def all_raised() -> bool:
+        return all(_alerts(settings, subject) for subject in expected)
+
+    wait_for(all_raised, timeout=120, what="a sanction alert for each subject")
+    latency = time.monotonic() - started
+    time.sleep(3)  # a duplicate alert would arrive by now
+    for subject, department in expected.items():
+        alerts = _alerts(settings, subject)
+        assert len(alerts) == 1, alerts
+        assert alerts[0]["notify_department_code"] == department and alerts[0]["severity"] == "high"
+    assert _alerts(settings, subjects["watched"])[0]["reason"] == "watchlist"
+    assert watched_by(settings, watching[1]) == [subjects["watched"]]
+
+    es, names = Elasticsearch(settings.elasticsearch), IndexNames(settings.index_prefix)
+
+    def indexed() -> bool:
+        es.indices.refresh(index=names.alerts)
+        query = {"terms": {"subject_code": list(expected)}}
+        return int(es.count(index=names.alerts, query=query)["count"]) == len(expected)
+
+    wait_for(indexed, timeout=60, what="the alerts in the alerts index")
+    assert latency < 60, f"alerts took {latency:.0f} s"
