@@ -130,6 +130,7 @@ class DepartmentDirectory:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._next: dict[int, int] = {}  # partition -> the offset after the last record applied by load()
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -144,6 +145,8 @@ class DepartmentDirectory:
                     raise TimeoutError(f"the departments topic {self.topic} did not answer within {timeout:.0f} s")
                 self._apply(message)
                 partition, offset = message.partition() or 0, message.offset() or 0
+                if not message.error():
+                    self._next[partition] = max(self._next.get(partition, 0), offset + 1)
                 if offset + 1 >= ends.get(partition, 0):
                     ends.pop(partition, None)
         finally:
@@ -151,9 +154,10 @@ class DepartmentDirectory:
         return self
 
     def follow(self) -> None:
-        """Apply every later change as it arrives, until `close()`."""
+        """Apply every later change as it arrives, until `close()`: from where `load()` stopped, not from the
+        start again, which would bring back for a moment each department's older records (a revoked key)."""
         consumer = self._consumer()
-        self._assign_from_start(consumer, 15.0)
+        self._assign_from_start(consumer, 15.0, start=self._next)
 
         def run() -> None:
             try:
@@ -209,11 +213,15 @@ class DepartmentDirectory:
                 "bootstrap.servers": self.settings.kafka_servers,
                 "group.id": f"{self.settings.topic_prefix}departments-{uuid.uuid4().hex[:8]}",
                 "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",  # an offset no longer in the log: everything there is
             }
         )
 
-    def _assign_from_start(self, consumer: Consumer, timeout: float) -> dict[int, int]:
-        """Assign every partition from offset 0; return the partitions that hold anything, with their ends."""
+    def _assign_from_start(
+        self, consumer: Consumer, timeout: float, start: Mapping[int, int] | None = None
+    ) -> dict[int, int]:
+        """Assign every partition from offset 0 (or `start`'s); return the partitions that hold anything, with
+        their ends."""
         metadata = consumer.list_topics(self.topic, timeout=timeout).topics[self.topic]
         if metadata.error is not None:
             raise RuntimeError(f"the departments topic {self.topic} is missing: run `sgs topics ensure`")
@@ -222,7 +230,8 @@ class DepartmentDirectory:
             low, high = consumer.get_watermark_offsets(TopicPartition(self.topic, partition), timeout=timeout)
             if high > low:
                 ends[partition] = high
-        consumer.assign([TopicPartition(self.topic, partition, 0) for partition in metadata.partitions])
+        start = start or {}
+        consumer.assign([TopicPartition(self.topic, p, start.get(p, 0)) for p in metadata.partitions])
         return ends
 
     def _apply(self, message: Any) -> None:

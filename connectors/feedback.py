@@ -37,24 +37,39 @@ async def _get(es: AsyncElasticsearch, index: str, doc_id: str) -> dict[str, Any
     return source
 
 
-def owner_of(decision_id: str, archive: Mapping[str, Any] | None, rejections: list[dict[str, Any]]) -> set[str]:
-    """The departments that may see a decision: the one whose data it is, else its issuing authority."""
-    owners = {r["department_code"] for r in rejections if r.get("department_code")}
+def owner_of(
+    decision_id: str,
+    archive: Mapping[str, Any] | None,
+    rejections: list[dict[str, Any]],
+    deadline: Mapping[str, Any] | None = None,
+) -> set[str]:
+    """The departments that may see a decision: the one whose data the platform holds (archive, else the
+    deadline tracker's), else its issuing authority and whoever sent the rejected submissions (each of them
+    is shown only its own). A rejection never makes a department the owner of a decision the platform holds:
+    B's refused submission under A's decision id must not open A's decision to B."""
     if archive and archive.get("source_department_code"):
-        owners.add(archive["source_department_code"])
+        return {archive["source_department_code"]}
+    if deadline and deadline.get("department_code"):
+        return {deadline["department_code"]}
+    owners = {r["department_code"] for r in rejections if r.get("department_code")}
     parts = decision_id.split(":")
-    if len(parts) >= 3 and not (archive and archive.get("source_department_code")):
+    if len(parts) >= 3:
         owners.add(parts[1])  # nothing published: the authority named in the id
     return owners
 
 
-async def decision_status(es: AsyncElasticsearch, names: IndexNames, decision_id: str) -> dict[str, Any] | None:
-    """Everything the platform knows of one decision, or None when it knows nothing."""
+async def decision_status(
+    es: AsyncElasticsearch, names: IndexNames, decision_id: str, department_code: str
+) -> dict[str, Any] | None:
+    """Everything the platform knows of one decision, as `department_code` may see it (only its own rejected
+    submissions), or None when it knows nothing. The caller checks `owners` before showing any of it."""
     archive = await _get(es, names.archive, decision_id)
     deadline = await _get(es, names.deadlines, decision_id)
     found = await es.search(
         index=names.rejections,
-        query={"term": {"decision_id": decision_id}},
+        query={
+            "bool": {"filter": [{"term": {"decision_id": decision_id}}, {"term": {"department_code": department_code}}]}
+        },
         sort=[{"rejected_at": "desc"}],
         size=REJECTIONS_SHOWN,
         ignore_unavailable=True,  # before the first worker made the indices: nothing known yet
@@ -78,7 +93,7 @@ async def decision_status(es: AsyncElasticsearch, names: IndexNames, decision_id
         "latest_submission_rejected": latest_rejected,
         "deadline": _deadline_view(deadline),
         "rejections": [_rejection_view(r) for r in rejections],
-        "owners": sorted(owner_of(decision_id, archive, rejections)),
+        "owners": sorted(owner_of(decision_id, archive, rejections, deadline)),
     }
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import csv
 import itertools
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -116,21 +118,27 @@ class ErrorReport:
 
     def close(self) -> None:
         if self._text is not None:
+            # The header last: JSON lines may bring new names with any row, and a name missing from the header
+            # would lose its values when the corrected report is published again.
+            assert self._headers is not None
+            with self.path.open("w", encoding="utf-8-sig", newline="") as out:  # Excel reads the Chinese
+                csv.writer(out).writerow([REPORT_ROW, REPORT_PROBLEMS, *self._headers])
+                self._text.seek(0)
+                shutil.copyfileobj(self._text, out)
             self._text.close()
         if self._workbook is not None:
             self._workbook.save(self.path)
 
     def _open(self, header: list[str]) -> None:
-        if self.path.suffix == ".xlsx":
+        if self.path.suffix == ".xlsx":  # workbook rows all have the sheet's header: it is known at once
             from openpyxl import Workbook
 
             self._workbook = Workbook(write_only=True)
             self._sheet = self._workbook.create_sheet("未发布的记录")
+            self._write(header)
         else:
-            # UTF-8 with a BOM: Excel opens it with the Chinese intact.
-            self._text = self.path.open("w", encoding="utf-8-sig", newline="")
+            self._text = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
             self._csv = csv.writer(self._text)
-        self._write(header)
 
     def _write(self, cells: Sequence[object]) -> None:
         if self._sheet is not None:
@@ -157,6 +165,7 @@ def _cell(value: object) -> object:
 
 
 EXAMPLES = 20
+DEFAULT_MESSAGE_TIMEOUT_MS = 300_000  # librdkafka's message.timeout.ms
 
 
 def import_file(
@@ -211,24 +220,37 @@ def import_file(
             on_result=answered,
             keep_results=False,
         )
+    # Every row gets the broker's own answer (delivered, or failed after its delivery timeout), not a guess.
+    answer_s = float((producer_config or {}).get("message.timeout.ms", DEFAULT_MESSAGE_TIMEOUT_MS)) / 1000 + 5
     try:
-        for row in rows:
-            summary.read += 1
-            problems = row.problems
-            if not (problems and not row.values):
-                prepared = prepare_upsert(department_code, found_kind, row.values, source="import", now=clock())
-                problems += prepared.receipt.problems
-                if not problems and publisher is not None:
-                    prepared.receipt.row = row.number
-                    in_flight[prepared.receipt.event_id] = (row.number, row.values)
-                    publisher.send(prepared)
-            if problems:
-                summary.invalid += 1
-                not_published(row.number, row.values, problems)
-            if progress is not None:
-                progress(summary.read)
+        try:
+            for row in rows:
+                summary.read += 1
+                problems = row.problems
+                if not (problems and not row.values):
+                    prepared = prepare_upsert(department_code, found_kind, row.values, source="import", now=clock())
+                    problems += prepared.receipt.problems
+                    if not problems and publisher is not None:
+                        prepared.receipt.row = row.number
+                        in_flight[prepared.receipt.event_id] = (row.number, row.values)
+                        publisher.send(prepared)
+                if problems:
+                    summary.invalid += 1
+                    not_published(row.number, row.values, problems)
+                if progress is not None:
+                    progress(summary.read)
+        except TemplateError as exc:
+            # Unreadable past some row (a bad byte or a broken quote deep in the file): the rows before it were
+            # sent. Say so, rather than leave the clerk believing nothing of the file was published.
+            if publisher is None:
+                raise
+            publisher.flush(answer_s)
+            raise TemplateError(
+                f"{exc}（此前已读 {summary.read} 行，其中 {summary.published} 行已发布；"
+                "改正文件后重新发布，已发布的不会重复发布）"
+            ) from exc
         if publisher is not None:
-            publisher.flush()
+            publisher.flush(answer_s)
     finally:
         errors.close()
     summary.report = target if errors.used else None

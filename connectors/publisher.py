@@ -200,6 +200,8 @@ class Publisher:
         self._pending[receipt.event_id] = receipt
 
         def delivered(error: KafkaError | None, message: Message) -> None:
+            if receipt.event_id not in self._pending:
+                return  # already given up on by flush(): a receipt is final once, and reported once
             if error is not None:
                 self._finish(receipt, "failed", error=error.str())
             else:

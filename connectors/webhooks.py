@@ -128,7 +128,9 @@ def post_json(url: str, notification: Notification) -> str | None:
         response = httpx.post(
             url, json=notification.payload, headers={"X-Sgs-Notification-Id": notification.notification_id}, timeout=5
         )
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        # InvalidURL is no HTTPError: escaping, it would stop every department's notifications (read again and
+        # again). A URL that cannot work is a failed delivery, retried until the operator corrects it.
         return f"{type(exc).__name__}: {exc}"
     return None if response.is_success else f"HTTP {response.status_code}"
 
@@ -176,6 +178,8 @@ class WebhookNotifier:
                 "auto.offset.reset": reset,
                 "enable.auto.commit": True,
                 "enable.auto.offset.store": False,  # an offset is stored only once its message was handled
+                # The outbox waits up to MAX_DELAY_S between polls, then delivers: more than the default 300 s.
+                "max.poll.interval.ms": int((MAX_DELAY_S + 120) * 1000),
             }
         )
         consumer.subscribe(topics)

@@ -53,6 +53,7 @@ from sgs.core.calendar import WorkingCalendar, load_calendar
 from sgs.core.codes import normalize_code
 
 Clock = Callable[[], datetime]
+MAX_VERSION = 2**63 - 1  # an Avro long: a larger version could not be encoded (a 500 instead of a 422)
 
 
 class GatewayError(Exception):
@@ -80,7 +81,9 @@ Caller = Annotated[Department, Depends(current_department)]
 class DecisionIn(BaseModel):
     kind: Literal["licence", "penalty"] = Field(description="licence 行政许可 / penalty 行政处罚")
     record: dict[str, Any] = Field(description="字段名（英文名、国家标准代码或中文名）→ 值")
-    version: int | None = Field(None, description="版本号（每个决定单调递增）；缺省为接收时刻的毫秒数")
+    version: int | None = Field(
+        None, ge=1, le=MAX_VERSION, description="版本号（每个决定单调递增）；缺省为接收时刻的毫秒数"
+    )
 
 
 class BatchIn(BaseModel):
@@ -88,7 +91,7 @@ class BatchIn(BaseModel):
 
 
 class RevokeIn(BaseModel):
-    version: int | None = None
+    version: int | None = Field(None, ge=1, le=MAX_VERSION)
 
 
 class Accepted(BaseModel):
@@ -279,17 +282,17 @@ def create_app(
     async def revoke(decision_id: str, caller: Caller, body: RevokeIn | None = None) -> AcceptedResponse:
         """撤回本部门的一条决定 (withdraw it from public view; the archive keeps it)."""
         throttle(caller, 1)
-        await require_owner(decision_id, caller)
         prepared = prepare_revoke(
             caller.code, decision_id, source="gateway", now=clock(), version=body.version if body else None
         )
-        if prepared.envelope is None:
+        if prepared.envelope is None:  # not a decision id at all: a 422, before asking whose it is
             problems = [p.as_dict() for p in prepared.receipt.problems]
             raise GatewayError(422, "revoke.decision_id", problems[0]["message"], problems=problems)
+        await require_owner(decision_id, caller)
         return await produce([prepared])
 
     async def require_owner(decision_id: str, caller: Department) -> dict[str, Any] | None:
-        status = await feedback.decision_status(parts["es"], names, decision_id)
+        status = await feedback.decision_status(parts["es"], names, decision_id, caller.code)
         owners = set(status["owners"]) if status else feedback.owner_of(decision_id, None, [])
         if caller.code not in {normalize_code(o) for o in owners}:
             raise GatewayError(403, "department.not_own", "该决定不属于本部门，不能操作或查看")

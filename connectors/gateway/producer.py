@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -80,10 +79,10 @@ class GatewayProducer:
         for item, value in zip((p for p in prepared if p.envelope is not None), values, strict=True):
             future: asyncio.Future[Delivered] = loop.create_future()
             futures.append(future)
-            self._produce(item, value, _resolver(loop, future))
+            await self._produce(item, value, _resolver(loop, future))
         return list(await asyncio.gather(*futures))
 
-    def _produce(self, item: Prepared, value: bytes, on_delivery: DeliveryCallback) -> None:
+    async def _produce(self, item: Prepared, value: bytes, on_delivery: DeliveryCallback) -> None:
         assert item.envelope is not None
         while True:
             try:
@@ -91,8 +90,8 @@ class GatewayProducer:
                     self.topic, key=item.envelope["decision_id"], value=value, on_delivery=on_delivery
                 )
                 return
-            except BufferError:  # the local queue is full: the poll thread drains it
-                time.sleep(0.01)
+            except BufferError:  # the local queue is full: the poll thread drains it, other requests go on
+                await asyncio.sleep(0.01)
 
     def _poll(self) -> None:
         while not self._stop.is_set():

@@ -141,3 +141,46 @@ def test_a_million_row_csv_is_streamed_in_flat_memory(tmp_path: Path) -> None:
     rows, peak_mib = map(int, done.stdout.split())
     assert rows == 1_000_000
     assert peak_mib < 150, f"reading peaked at {peak_mib} MiB"
+
+
+def test_json_lines_bringing_new_names_keep_them_in_the_report(tmp_path: Path) -> None:
+    import json
+
+    first = penalty(document_number="信市监罚〔2025〕1号", decision_date="2025-02-30")
+    later = penalty(document_number="信市监罚〔2025〕2号", decision_date="2025-02-30")
+    facts = first.pop("facts")
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in (first, later)) + "\n", encoding="utf-8")
+    summary = dry_run(path)
+    assert summary.report is not None
+    with summary.report.open(encoding="utf-8-sig", newline="") as report:
+        lines = list(csv.DictReader(report))
+    # "facts" first came with the second line: it has a column of its own, so publishing the report again
+    # after correcting the dates loses nothing.
+    assert [line["facts"] or "" for line in lines] == ["", facts]
+
+
+def test_a_file_unreadable_past_some_rows_says_how_many_were_published(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from sgs.config import Settings
+    from sgs.connectors import importer
+    from sgs.connectors.templates import TemplateError
+
+    class Publisher:  # accepts every row at once
+        def __init__(self, *_: object, on_result, **__: object) -> None:  # type: ignore[no-untyped-def]
+            self.on_result = on_result
+
+        def send(self, prepared) -> None:  # type: ignore[no-untyped-def]
+            prepared.receipt.status = "accepted"
+            self.on_result(prepared.receipt)
+
+        def flush(self, timeout: float) -> None:
+            pass
+
+    monkeypatch.setattr(importer, "Publisher", Publisher)
+    path = tmp_path / "p.csv"
+    write_csv(path, numbered(400))
+    path.write_bytes(path.read_bytes() + "信阳,".encode("gbk") + b"\n")  # not UTF-8, past the sampled start
+    with pytest.raises(TemplateError, match=r"其中 \d+ 行已发布"):
+        import_file(path, department_code=AUTHORITY, publish_to=Settings())

@@ -67,3 +67,13 @@ def test_a_sanction_alert_goes_to_the_department_it_names() -> None:
         "alert-ab12",
     )
     assert notification.payload["severity"] == "high" and notification.payload["raised_at"] == AT.isoformat()
+
+
+def test_a_url_that_cannot_work_is_a_failed_delivery_not_an_error() -> None:
+    from sgs.connectors.webhooks import post_json
+
+    notification = from_deadline_event(event("at_risk"))
+    assert notification is not None
+    # httpx.InvalidURL is not an httpx.HTTPError: raised, it would stop the notifier on this message for good.
+    error = post_json("http://[::1", notification)
+    assert error is not None and error.startswith("InvalidURL")

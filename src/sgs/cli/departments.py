@@ -33,6 +33,21 @@ def _code(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     return normalize_code(value)
 
 
+def _webhook(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """An http(s) URL with a host, or nothing: a URL the notifier cannot post to is refused here."""
+    if not value:
+        return None
+    import httpx
+
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL as exc:
+        raise click.BadParameter(f"不是有效的地址：{exc}") from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise click.BadParameter("推送地址应为 http:// 或 https:// 开头的完整地址")
+    return value
+
+
 def _directory() -> DepartmentDirectory:
     settings = Settings.from_env()
     try:
@@ -56,7 +71,7 @@ def departments() -> None:
 @departments.command()
 @click.argument("code", callback=_code)
 @click.option("--name", required=True, help="部门名称，如 信阳市生态环境局。")
-@click.option("--webhook", "webhook_url", metavar="URL", help="退回和临期提醒推送到的地址（可选）。")
+@click.option("--webhook", "webhook_url", metavar="URL", callback=_webhook, help="退回和临期提醒推送到的地址（可选）。")
 def add(code: str, name: str, webhook_url: str | None) -> None:
     """登记部门并签发第一把密钥 (register a department and issue its first key)."""
     directory = _directory()
@@ -97,7 +112,7 @@ def revoke_key(key_id: str) -> None:
 
 @departments.command("set-webhook")
 @click.argument("code", callback=_code)
-@click.argument("url", required=False)
+@click.argument("url", required=False, callback=_webhook)
 def set_webhook(code: str, url: str | None) -> None:
     """设置（或不带URL时清除）部门的推送地址 (set or clear a department's webhook)."""
     import dataclasses

@@ -45,9 +45,17 @@ def status(code: str, as_json: bool) -> None:
     """本部门的待公示、临期、逾期决定（含截止日），以及被退回且尚未更正的报送。
 
     A department's pending, at-risk and overdue decisions with their deadlines (overdue: how many working days
-    late), and its rejected submissions not yet corrected, with the reasons. Exit 1 when anything is overdue.
+    late), and its rejected submissions not yet corrected, with the reasons. Exit 1 when anything is overdue, 2
+    when Elasticsearch cannot be asked.
     """
-    report = asyncio.run(_report(Settings.from_env(), code))
+    from elasticsearch import ApiError, TransportError
+
+    settings = Settings.from_env()
+    try:
+        report = asyncio.run(_report(settings, code))
+    except (ApiError, TransportError) as exc:
+        click.echo(f"错误：检索库不可用（{settings.elasticsearch}）：{str(exc)[:300]}", err=True)
+        raise SystemExit(2) from None
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:

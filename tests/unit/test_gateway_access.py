@@ -1,0 +1,181 @@
+"""Who sees and changes what through the gateway: with an in-memory directory, producer and index (no servers)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from elasticsearch import NotFoundError
+from fastapi.testclient import TestClient
+
+from sgs.config import Settings
+from sgs.connectors import feedback
+from sgs.connectors.departments import Department, DepartmentDirectory, key_index, new_department
+from sgs.connectors.gateway.app import create_app
+from sgs.connectors.gateway.producer import Delivered
+from sgs.connectors.publisher import Prepared
+from sgs.core.calendar import load_calendar
+
+from .factories import AUTHORITY, DISTRICT_AUTHORITY, licence
+
+NOW = datetime(2025, 6, 30, 4, tzinfo=UTC)
+# Unused ports: nothing here may reach a real broker, registry or Elasticsearch.
+SETTINGS = Settings(kafka_port=1, registry_port=1, elasticsearch_port=1)
+KEY_A, DEPARTMENT_A = new_department(AUTHORITY, "部门甲", None, NOW)
+KEY_B, DEPARTMENT_B = new_department(DISTRICT_AUTHORITY, "部门乙", None, NOW)
+
+
+class Directory(DepartmentDirectory):
+    def __init__(self, departments: Sequence[Department]) -> None:  # no topic
+        self._departments = {d.code: d for d in departments}
+        self._by_key = key_index(departments)
+
+
+class Producer:
+    broker_up = True
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def send(self, prepared: Sequence[Prepared]) -> list[Delivered]:
+        self.sent.extend(p.envelope for p in prepared if p.envelope is not None)
+        return [Delivered(0, len(self.sent), None) for _ in prepared]
+
+
+class Index:
+    """The few Elasticsearch calls the feedback module makes, over dicts."""
+
+    def __init__(self) -> None:
+        self.docs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.rejections: list[dict[str, Any]] = []
+
+    async def get(self, index: str, id: str) -> dict[str, Any]:
+        if (index, id) not in self.docs:
+            raise NotFoundError("not found", meta=None, body={})  # type: ignore[arg-type]
+        return {"_source": self.docs[(index, id)]}
+
+    async def search(self, index: str, query: dict[str, Any], **_: Any) -> dict[str, Any]:
+        terms = [f["term"] for f in query["bool"]["filter"]] if "bool" in query else [query["term"]]
+        hits = [r for r in self.rejections if all(r.get(k) == v for t in terms for k, v in t.items())]
+        hits.sort(key=lambda r: r["rejected_at"], reverse=True)
+        return {"hits": {"hits": [{"_source": r} for r in hits]}}
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def gateway() -> Iterator[tuple[TestClient, Producer, Index]]:
+    producer, index = Producer(), Index()
+    app = create_app(
+        SETTINGS,
+        directory=Directory([DEPARTMENT_A, DEPARTMENT_B]),
+        producer=producer,  # type: ignore[arg-type]
+        elasticsearch=index,  # type: ignore[arg-type]
+        calendar=load_calendar(None),
+        clock=lambda: NOW,
+        webhooks=False,
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client, producer, index
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {key}"}
+
+
+def rejection(decision_id: str, department: str, at: str, message: str) -> dict[str, Any]:
+    problem = {"field": "", "code": "x", "message": message}
+    return {"decision_id": decision_id, "department_code": department, "rejected_at": at, "problems": [problem]}
+
+
+def test_a_refused_submission_under_anothers_decision_id_does_not_open_that_decision(
+    gateway: tuple[TestClient, Producer, Index],
+) -> None:
+    client, _, index = gateway
+    decision_id = f"licence:{AUTHORITY}:信市监许〔2025〕101号"
+    index.docs[("sgs-archive", decision_id)] = {"source_department_code": AUTHORITY, "publication_status": "active"}
+    index.rejections.append(rejection(decision_id, AUTHORITY, "2025-06-29T00:00:00+00:00", "甲的退回原因"))
+    # B sends A's decision id as its own data: the gateway takes it, the worker refuses it as not B's.
+    index.rejections.append(rejection(decision_id, DISTRICT_AUTHORITY, "2025-06-30T00:00:00+00:00", "乙的"))
+    assert client.get(f"/v1/decisions/{decision_id}/status", headers=bearer(KEY_B)).status_code == 403
+    assert client.post(f"/v1/decisions/{decision_id}/revoke", headers=bearer(KEY_B)).status_code == 403
+    own = client.get(f"/v1/decisions/{decision_id}/status", headers=bearer(KEY_A))
+    assert own.status_code == 200
+    # A is shown its own rejections only, and B's refused one does not make A's latest look rejected.
+    assert [r["problems"][0]["message"] for r in own.json()["rejections"]] == ["甲的退回原因"]
+
+
+def test_owners_are_the_holder_of_the_data_else_the_authority_and_the_rejected_senders() -> None:
+    decision_id = f"penalty:{AUTHORITY}:1"
+    refused = [{"department_code": DISTRICT_AUTHORITY}]
+    assert feedback.owner_of(decision_id, {"source_department_code": "C"}, refused) == {"C"}
+    assert feedback.owner_of(decision_id, None, refused, {"department_code": "D"}) == {"D"}
+    assert feedback.owner_of(decision_id, None, refused) == {AUTHORITY, DISTRICT_AUTHORITY}
+
+
+@pytest.mark.parametrize("version", [0, -5, 2**63])
+def test_a_version_that_is_no_avro_long_or_no_version_is_a_422(
+    gateway: tuple[TestClient, Producer, Index], version: int
+) -> None:
+    client, producer, _ = gateway
+    body = {"kind": "licence", "record": licence(), "version": version}
+    response = client.post("/v1/decisions", json=body, headers=bearer(KEY_A))
+    assert response.status_code == 422 and producer.sent == []
+
+
+class Consumer:
+    """A departments topic of one partition holding `records` (offsets 0…)."""
+
+    def __init__(self, records: list[str]) -> None:
+        self.records, self.position, self.assigned = records, 0, -1
+
+    def list_topics(self, topic: str, timeout: float) -> Any:
+        partition = type("Metadata", (), {"partitions": {0: None}, "error": None})()
+        return type("Topics", (), {"topics": {topic: partition}})()
+
+    def get_watermark_offsets(self, _partition: object, timeout: float) -> tuple[int, int]:
+        return 0, len(self.records)
+
+    def assign(self, partitions: list[Any]) -> None:
+        self.position = self.assigned = partitions[0].offset
+
+    def poll(self, _timeout: float) -> Any:
+        if self.position >= len(self.records):
+            return None
+        offset, self.position = self.position, self.position + 1
+        value = self.records[offset]
+        return type("Message", (), {"error": lambda _: None, "value": lambda _: value, "partition": lambda _: 0,
+                                    "offset": lambda _: offset})()  # fmt: skip
+
+    def close(self) -> None:
+        pass
+
+
+def test_following_goes_on_from_where_loading_stopped() -> None:
+    consumers: list[Consumer] = []
+    applied: list[str] = []
+
+    class Followed(DepartmentDirectory):
+        def _consumer(self) -> Any:
+            consumers.append(Consumer(["key active", "key revoked"]))
+            return consumers[-1]
+
+        def _apply(self, message: Any) -> None:
+            applied.append(message.value())
+
+    directory = Followed(dataclasses.replace(SETTINGS)).load()
+    directory.follow()
+    directory.close()
+    # Read from the start again, "key active" would be in force once more until "key revoked" came by.
+    assert consumers[1].assigned == 2 and applied == ["key active", "key revoked"]
+
+
+def test_revoking_what_is_no_decision_id_is_a_422(gateway: tuple[TestClient, Producer, Index]) -> None:
+    client, producer, _ = gateway
+    response = client.post("/v1/decisions/abc/revoke", headers=bearer(KEY_A))
+    assert response.status_code == 422 and response.json()["error"]["code"] == "revoke.decision_id"
+    assert producer.sent == []
