@@ -42,7 +42,7 @@ from sgs.web import metrics, search
 from sgs.web.supervisors import SupervisorKeys
 
 HERE = Path(__file__).resolve().parent
-ECHARTS = HERE.parent / "deploy" / "web" / "node_modules" / "echarts" / "dist"
+CHECKOUT_ASSETS = HERE.parent / "deploy" / "web" / "node_modules"  # `make setup` runs npm ci there
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -90,8 +90,9 @@ def create_app(
         kinds={kind: kind_table(kind).zh for kind in KINDS}, categories=search.PENALTY_CATEGORIES
     )
     app.state.templates = templates
-    if ECHARTS.is_dir():  # before /static, which would answer for it otherwise
-        app.mount("/static/vendor/echarts", StaticFiles(directory=ECHARTS), name="echarts")
+    echarts = (settings.web_assets_path or CHECKOUT_ASSETS) / "echarts" / "dist"
+    if echarts.is_dir():  # before /static, which would answer for it otherwise
+        app.mount("/static/vendor/echarts", StaticFiles(directory=echarts), name="echarts")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.middleware("http")

@@ -90,6 +90,8 @@ class Settings:
     web_burst: float = 60.0
     # Supervisors' dashboard credentials (hashed), kept by `sgs supervisors`; empty: <state_dir>/supervisors.json.
     supervisors_path: Path | None = None
+    # npm's node_modules holding ECharts for the dashboard; empty: deploy/web/node_modules of this checkout.
+    web_assets_path: Path | None = None
 
     @property
     def supervisors_file(self) -> Path:

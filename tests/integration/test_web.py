@@ -70,6 +70,7 @@ def corpus(settings: Settings, worker: WorkerProcess) -> Corpus:
     office = authorities(rng)[7]
     decided = datetime.now(CHINA_TZ).date() - timedelta(days=2)
     company = licence(rng, office, 880_001, decided)
+    company["subject_name"] = "信阳市澄明检索测试物流有限公司"  # the simulation repeats names; this one is unique
     company_fields = {
         k: company[k]
         for k in (
