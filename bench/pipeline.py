@@ -3,6 +3,7 @@
     .venv/bin/python bench/pipeline.py throughput [-n 50000] [--skip-reference] [--profile]
     .venv/bin/python bench/pipeline.py latency    [--rate 200] [--duration 60]
     .venv/bin/python bench/pipeline.py overdue    [-k 100000]
+    .venv/bin/python bench/pipeline.py alerts     [-k 300] [--rate 20]
 
 The stack must be up (`.venv/bin/sgs stack up`); every run uses its own topic and index prefix (`bench<hex>.`,
 `bench<hex>-`), starts its own worker subprocess (`sgs worker` run as `bench/pipeline.py run-worker`, so that a
@@ -883,6 +884,101 @@ def overdue(args: argparse.Namespace) -> None:
         cleanup(settings, log_dir)
 
 
+# ---------------------------------------------------------------------------------------------------- alerts
+
+
+def sanction_alerts(args: argparse.Namespace) -> None:
+    """K licensed companies, then a penalty for each from another department at a steady rate: the time from
+    `publish()` of the penalty to its sanction alert on alerts.sanctions."""
+    import random
+
+    from sgs.connectors.simulate import authorities, licence, penalty, uscc
+
+    settings, run = bench_settings()
+    log_dir = settings.state_dir / "bench" / run
+    topics = Topics(settings.topic_prefix)
+    say(f"run {run}: topics {settings.topic_prefix}*, logs {log_dir}")
+    prepare(settings)
+    rng = random.Random(args.seed)
+    offices = authorities(rng)
+    licensing, penalising = offices[0], offices[4]
+    decided = datetime.now(CHINA_TZ).date() - timedelta(days=1)
+    companies = []
+    for n in range(args.k):
+        code = uscc("91411502", rng)
+        companies.append(
+            {
+                "subject_name": f"信阳基准{n}有限公司",
+                "subject_category": "法人及非法人组织",
+                "subject_code": code,
+                "legal_representative": "张三",
+                "legal_representative_id_type": "身份证",
+                "legal_representative_id_number": "411502199508081269",
+            }
+        )
+    worker = WorkerProcess(settings, log_dir)
+    alert_codec = AvroCodec(settings.registry, "alert")
+    consumer = Consumer({"bootstrap.servers": settings.kafka_servers, "group.id": f"bench-alerts-{run}"})
+    try:
+        worker.wait_log(r"\[\^Worker\]: Ready", 120)
+        with new_publisher(licensing[1], settings) as publisher:
+            for n, company in enumerate(companies):
+                publisher.publish("licence", licence(rng, licensing, 500_000 + n, decided) | company)
+        es, names = Elasticsearch(settings.elasticsearch), IndexNames(settings.index_prefix)
+        deadline = time.monotonic() + args.timeout
+        while time.monotonic() < deadline:
+            es.indices.refresh(index=names.archive)
+            if es.count(index=names.archive)["count"] >= args.k:
+                break
+            time.sleep(0.5)
+        time.sleep(3)  # the join follows the archive by a moment
+        metadata = consumer.list_topics(topics.alerts, timeout=10).topics[topics.alerts]
+        consumer.assign([TopicPartition(topics.alerts, p, 0) for p in metadata.partitions])
+        sent: dict[str, float] = {}
+        arrived: dict[str, float] = {}
+        stop = threading.Event()
+
+        def consume() -> None:  # alongside the publishing, so each alert's arrival is timed as it comes
+            while not stop.is_set():
+                message = consumer.poll(0.2)
+                if message is None or message.error() or message.value() is None:
+                    continue
+                alert = alert_codec.decode(topics.alerts, message.value())
+                arrived.setdefault(alert["penalty_id"], time.monotonic())
+
+        reader = threading.Thread(target=consume, daemon=True)
+        reader.start()
+        say(f"{args.k} licences in; publishing {args.k} penalties at {args.rate:g}/s …")
+        started = time.monotonic()
+        with new_publisher(penalising[1], settings) as publisher:
+            for n, company in enumerate(companies):
+                pause = started + n / args.rate - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+                record = penalty(rng, penalising, 600_000 + n, decided) | company
+                at = time.monotonic()
+                receipt = publisher.publish("penalty", record)
+                sent[str(receipt.decision_id)] = at
+        while len(set(sent) & set(arrived)) < len(sent) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        stop.set()
+        reader.join(5)
+        latencies = [arrived[penalty_id] - at for penalty_id, at in sent.items() if penalty_id in arrived]
+    finally:
+        consumer.close()
+        worker.stop()
+    latencies.sort()
+    print(f"\n== sanction alerts: {args.k} penalties at {args.rate:g}/s against licensed companies (run {run}) ==")
+    print(f"penalty publish() → alert on {topics.alerts}: n={len(latencies)}, missing {args.k - len(latencies)}")
+    if latencies:
+        p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+        print(
+            f"p50 {latencies[len(latencies) // 2]:.2f} s, p99 {p99:.2f} s, max {latencies[-1]:.2f} s   (goal p99 ≤ 5 s)"
+        )
+    if not args.keep:
+        cleanup(settings, log_dir)
+
+
 # ------------------------------------------------------------------------------------------------- main
 
 
@@ -911,6 +1007,11 @@ def main() -> None:
     three.add_argument("-k", type=int, default=100_000)
     three.add_argument("--probe-timeout", type=float, default=240, help="seconds to wait for the restarted worker")
     three.set_defaults(run=overdue)
+
+    five = sub.add_parser("alerts", parents=[common], help="penalty → sanction alert latency")
+    five.add_argument("-k", type=int, default=300)
+    five.add_argument("--rate", type=float, default=20)
+    five.set_defaults(run=sanction_alerts)
 
     four = sub.add_parser("run-worker", help="internal: `sgs worker` with the SGS_* environment (the benchmark worker)")
     four.set_defaults(run=run_worker)

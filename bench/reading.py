@@ -147,8 +147,23 @@ async def load(url: str, sample: list[dict[str, str]], clients: int, requests: i
     return latencies
 
 
-def bench_search(settings: Settings, es: Elasticsearch, names: IndexNames, n: int, clients: int, requests: int) -> None:
-    sample = index_decisions(es, names, n)
+def sample_of(es: Elasticsearch, names: IndexNames) -> list[dict[str, str]]:
+    """Identities to query, from decisions already indexed (for --reuse)."""
+    found = es.search(index=names.public_alias("penalty"), size=2000, query={"match_all": {}})["hits"]["hits"]
+    return [
+        {
+            "name": h["_source"]["subject_name"],
+            "code": h["_source"].get("subject_code", ""),
+            "document_number": h["_source"]["document_number"].replace("〔", "[").replace("〕", "]"),
+        }
+        for h in found
+    ]
+
+
+def bench_search(
+    settings: Settings, es: Elasticsearch, names: IndexNames, n: int, clients: int, requests: int, reuse: bool
+) -> None:
+    sample = sample_of(es, names) if reuse else index_decisions(es, names, n)
     count = es.count(index=",".join(names.public_alias(k) for k in ("licence", "penalty")))["count"]
     web = WebProcess(dataclasses.replace(settings, web_rate=1e9, web_burst=1e9))
     try:
@@ -245,11 +260,14 @@ def main() -> None:
     search.add_argument("--requests", type=int, default=3000)
     dashboard = commands.add_parser("dashboard")
     dashboard.add_argument("--events", type=int, default=200_000)
+    search.add_argument("--reuse", metavar="PREFIX", help="search indices a --keep run left (implies --keep)")
     for sub in (search, dashboard):
         sub.add_argument("--keep", action="store_true")
     args = parser.parse_args()
-    run = uuid.uuid4().hex[:8]
-    settings = dataclasses.replace(Settings.from_env(), index_prefix=f"bench{run}-", web_port=16191)
+    reuse = getattr(args, "reuse", None)
+    prefix = reuse or f"bench{uuid.uuid4().hex[:8]}-"
+    args.keep = args.keep or bool(reuse)
+    settings = dataclasses.replace(Settings.from_env(), index_prefix=prefix, web_port=16191)
     names = IndexNames(settings.index_prefix)
     es = Elasticsearch(settings.elasticsearch, request_timeout=120)
     from elasticsearch import AsyncElasticsearch
@@ -261,7 +279,7 @@ def main() -> None:
     asyncio.run(prepare())
     try:
         if args.command == "search":
-            bench_search(settings, es, names, args.n, args.clients, args.requests)
+            bench_search(settings, es, names, args.n, args.clients, args.requests, bool(reuse))
         else:
             bench_dashboard(settings, es, names, args.events)
     finally:

@@ -154,11 +154,13 @@ def create_app(
         context = {"params": params, "found": found, "pages": _pages(params, found["total"]), "labels": search.labels}
         return templates.TemplateResponse(request, "search.html", context)
 
-    @app.get("/api/v1/search", tags=["公示查询"])
-    async def api_search(request: Request) -> dict[str, Any]:
+    # JSONResponse directly: the answer is plain JSON data already, and FastAPI's encoder walking every hit
+    # was the largest cost of a search.
+    @app.get("/api/v1/search", tags=["公示查询"], response_class=JSONResponse)
+    async def api_search(request: Request) -> Response:
         """检索行政许可和行政处罚信息（只读；只返回公开、已脱敏的信息）。"""
         params, found = await run_search(request)
-        return {"page": params.page, "size": params.size, **found}
+        return JSONResponse({"page": params.page, "size": params.size, **found})
 
     async def entity_records(code: str) -> tuple[str, list[dict[str, Any]]]:
         normalized = normalize_code(code)
@@ -179,11 +181,11 @@ def create_app(
         context = {"code": normalized, "name": name, "records": records, "labels": search.labels}
         return templates.TemplateResponse(request, "entity.html", context)
 
-    @app.get("/api/v1/entities/{code}", tags=["公示查询"])
-    async def api_entity(code: str) -> dict[str, Any]:
+    @app.get("/api/v1/entities/{code}", tags=["公示查询"], response_class=JSONResponse)
+    async def api_entity(code: str) -> Response:
         """一个统一社会信用代码的全部公开许可与处罚，按决定日期从新到旧。"""
         normalized, records = await entity_records(code)
-        return {"code": normalized, "total": len(records), "results": records}
+        return JSONResponse({"code": normalized, "total": len(records), "results": records})
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:

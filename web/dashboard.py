@@ -230,46 +230,34 @@ async def alerts_feed(es: AsyncElasticsearch, names: IndexNames, department: str
     return [hit["_source"] for hit in found["hits"]["hits"]]
 
 
-def _render(request: Request, context: dict[str, Any]) -> Response:
+async def _page(request: Request, who: Supervisor, department: str) -> Response:
+    """The front page (department "") or one department's drill-down: the same sections, filtered."""
+    es, names = _es(request), _names(request)
+    calendar, today = request.app.state.parts["calendar"], _today(request)
+    states = OPEN_STATES if department else ("overdue", "at_risk")  # the city-wide pending list is long
+    context = {
+        "who": who.name,
+        "today": today.isoformat(),
+        "counts": await state_counts(es, names, department),
+        "departments": await department_names(es, names),
+        "lists": {state: await open_items(es, names, state, today, calendar, department) for state in states},
+        "titles": STATE_TITLES,
+        "dead_letters": (await dead_letter_series(es, names, department))["totals"],
+        "alerts": await alerts_feed(es, names, department),
+        "department": department,
+    }
     page: Response = request.app.state.templates.TemplateResponse(request, "dashboard.html", context)
     return page
 
 
 @router.get("", response_class=HTMLResponse)
 async def overview(request: Request, who: Signed) -> Response:
-    es, names = _es(request), _names(request)
-    calendar = request.app.state.parts["calendar"]
-    today = _today(request)
-    context = {
-        "who": who.name,
-        "today": today.isoformat(),
-        "counts": await state_counts(es, names),
-        "departments": await department_names(es, names),
-        "lists": {state: await open_items(es, names, state, today, calendar) for state in ("overdue", "at_risk")},
-        "titles": STATE_TITLES,
-        "dead_letters": (await dead_letter_series(es, names))["totals"],
-        "alerts": await alerts_feed(es, names),
-        "department": "",
-    }
-    return _render(request, context)
+    return await _page(request, who, "")
 
 
 @router.get("/department/{code}", response_class=HTMLResponse)
 async def drill_down(request: Request, code: str, who: Signed) -> Response:
-    es, names = _es(request), _names(request)
-    calendar, today = request.app.state.parts["calendar"], _today(request)
-    context = {
-        "who": who.name,
-        "today": today.isoformat(),
-        "counts": await state_counts(es, names, code),
-        "departments": await department_names(es, names),
-        "lists": {state: await open_items(es, names, state, today, calendar, code) for state in OPEN_STATES},
-        "titles": STATE_TITLES,
-        "dead_letters": (await dead_letter_series(es, names, code))["totals"],
-        "alerts": await alerts_feed(es, names, code),
-        "department": code,
-    }
-    return _render(request, context)
+    return await _page(request, who, code)
 
 
 @router.get("/api/on-time")

@@ -188,13 +188,14 @@ def build(params: SearchParams) -> dict[str, Any]:
         "from": min(start, MAX_WINDOW - params.size),
         "size": params.size if start + params.size <= MAX_WINDOW else 0,
         "track_total_hits": True,
+    }
+    if params.q:  # only free text has matches to show
         # Private-use characters as tags: the fragment is escaped here (`highlight_html`), never trusted as HTML.
-        "highlight": {
+        body["highlight"] = {
             "pre_tags": [MARK_START],
             "post_tags": [MARK_END],
             "fields": {name: {"number_of_fragments": 2, "fragment_size": 80} for name in HIGHLIGHTED},
-        },
-    }
+        }
     if params.sort == "newest":
         body["sort"] = [{"decision_date": "desc"}, {"decision_id": "asc"}]
     elif params.sort == "oldest":

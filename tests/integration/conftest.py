@@ -13,6 +13,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,3 +98,41 @@ def worker(stack: LocalStack, settings: Settings) -> Iterator[WorkerProcess]:
     process = WorkerProcess(settings, "worker")
     yield process
     process.close()
+
+
+class ServiceProcess:
+    """A real `sgs <command>` HTTP service (gateway, web) on its own free port, ready once `health` answers 200;
+    its output is kept as a test artifact."""
+
+    def __init__(self, settings: Settings, command: str, name: str, health: str) -> None:
+        import httpx
+
+        port_setting = f"{command}_port"
+        ports: dict[str, Any] = {port_setting: free_port()}
+        self.settings = dataclasses.replace(settings, **ports)
+        self.url = f"http://127.0.0.1:{getattr(self.settings, port_setting)}"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self._log = (ARTIFACTS / f"{name}.log").open("ab")
+        env = {**os.environ, **self.settings.to_env()}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sgs.cli.main", command], env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+        def up() -> bool:
+            assert self.process.poll() is None, f"sgs {command} exited; see {ARTIFACTS / name}.log"
+            try:
+                return httpx.get(f"{self.url}{health}", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        from tests.integration.waiting import wait_for
+
+        wait_for(up, timeout=60, what=f"sgs {command} at {self.url}")
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -23,7 +20,7 @@ from sgs.connectors.simulate import Step, demo_feed
 from sgs.core.dates import CHINA_TZ
 from sgs.deploy.local.stack import LocalStack
 from sgs.streams.topics import Topics, ensure_topics
-from tests.integration.conftest import ARTIFACTS, WorkerProcess, free_port
+from tests.integration.conftest import ServiceProcess, WorkerProcess
 from tests.integration.test_stack import isolated
 from tests.integration.waiting import wait_for
 
@@ -35,26 +32,11 @@ LIMITS: dict[str, Any] = {
 }
 
 
-class Gateway:
-    """A real `sgs gateway` process on a free port."""
+class Gateway(ServiceProcess):
+    """A real `sgs gateway` with small limits, so the tests can reach them."""
 
     def __init__(self, settings: Settings, name: str) -> None:
-        self.settings = dataclasses.replace(settings, gateway_port=free_port(), **LIMITS)
-        self.url = f"http://127.0.0.1:{self.settings.gateway_port}"
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self._log = (ARTIFACTS / f"{name}.log").open("ab")
-        env = {**os.environ, **self.settings.to_env()}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "sgs.cli.main", "gateway"], env=env, stdout=self._log, stderr=subprocess.STDOUT
-        )
-        wait_for(self._up, timeout=60, what=f"the gateway at {self.url}")
-
-    def _up(self) -> bool:
-        assert self.process.poll() is None, f"the gateway exited; see {ARTIFACTS}"
-        try:
-            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
+        super().__init__(dataclasses.replace(settings, **LIMITS), "gateway", name, "/healthz")
 
     def post(self, path: str, key: str | None, body: object = None, **kwargs: object) -> httpx.Response:
         headers = {"authorization": f"Bearer {key}"} if key else {}
@@ -65,14 +47,6 @@ class Gateway:
 
     def get(self, path: str, key: str) -> httpx.Response:
         return httpx.get(f"{self.url}{path}", headers={"authorization": f"Bearer {key}"}, timeout=30)
-
-    def close(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self._log.close()
 
 
 @dataclasses.dataclass

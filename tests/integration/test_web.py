@@ -30,7 +30,7 @@ from sgs.connectors.simulate import authorities, licence, penalty, resident_id
 from sgs.core.dates import CHINA_TZ
 from sgs.core.docnum import decision_id
 from sgs.web.supervisors import SupervisorKeys
-from tests.integration.conftest import ARTIFACTS, WorkerProcess, free_port
+from tests.integration.conftest import ARTIFACTS, ServiceProcess, WorkerProcess
 from tests.integration.waiting import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
@@ -132,32 +132,12 @@ def corpus(settings: Settings, worker: WorkerProcess) -> Corpus:
     )
 
 
-class Web:
+class Web(ServiceProcess):
     def __init__(self, settings: Settings, name: str, **changes: Any) -> None:
-        self.settings = dataclasses.replace(settings, web_port=free_port(), **changes)
-        self.url = f"http://127.0.0.1:{self.settings.web_port}"
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self._log = (ARTIFACTS / f"{name}.log").open("ab")
-        env = {**os.environ, **self.settings.to_env()}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "sgs.cli.main", "web"], env=env, stdout=self._log, stderr=subprocess.STDOUT
-        )
-        wait_for(self._up, timeout=60, what=f"sgs web at {self.url}")
-
-    def _up(self) -> bool:
-        assert self.process.poll() is None, f"sgs web exited; see {ARTIFACTS}"
-        try:
-            return httpx.get(f"{self.url}/metrics", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
+        super().__init__(dataclasses.replace(settings, **changes), "web", name, "/metrics")
 
     def get(self, path: str, **params: str) -> httpx.Response:
         return httpx.get(f"{self.url}{path}", params=params, timeout=30)
-
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=20)
-        self._log.close()
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,7 +14,8 @@ from typing import Any, NoReturn
 import click
 
 from sgs.config import Settings
-from sgs.connectors.templates import Row, TemplateError, detect_kind, read_rows
+from sgs.connectors.importer import with_kind
+from sgs.connectors.templates import Row, TemplateError, read_rows
 from sgs.core import validate as core
 from sgs.core.calendar import CalendarFileError, WorkingCalendar, load_calendar
 from sgs.core.dates import CHINA_TZ
@@ -46,18 +45,6 @@ def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
 def _fail(message: str) -> NoReturn:
     click.echo(f"错误：{message}", err=True)
     sys.exit(EXIT_UNUSABLE)
-
-
-def _with_kind(rows: Iterator[Row], kind: Kind | None) -> tuple[Kind | None, Iterator[Row]]:
-    """The kind (given, or detected from the first readable row's names) and the rows, none lost."""
-    if kind is not None:
-        return kind, rows
-    seen: list[Row] = []
-    for row in rows:
-        seen.append(row)
-        if row.values:
-            return detect_kind(row.values), itertools.chain(seen, rows)
-    return None, iter(seen)
 
 
 def _label(kind: Kind, field: str) -> str:
@@ -125,7 +112,7 @@ def validate(file: Path, kind: Kind | None, as_json: bool, today: date, strict: 
     except (CalendarFileError, ValueError) as exc:
         _fail(f"工作日历无法加载：{exc}")
     try:
-        found_kind, rows = _with_kind(read_rows(file, kind=kind), kind)
+        found_kind, rows = with_kind(read_rows(file, kind=kind), kind)
     except TemplateError as exc:
         _fail(str(exc))
     if found_kind is None:
