@@ -49,10 +49,6 @@ class Department:
     webhook_url: str | None
     updated_at: datetime
 
-    @property
-    def active_keys(self) -> tuple[ApiKey, ...]:
-        return tuple(key for key in self.keys if key.active)
-
     def as_record(self) -> dict[str, Any]:
         return {
             "code": self.code,

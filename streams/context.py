@@ -9,6 +9,7 @@ from elasticsearch import AsyncElasticsearch
 
 from sgs.config import Settings
 from sgs.connectors.avro import AvroCodec
+from sgs.connectors.search_writer import BulkWriter
 from sgs.core.calendar import WorkingCalendar, load_calendar
 from sgs.streams.clock import Clock, clock_from
 from sgs.streams.topics import Topics
@@ -33,6 +34,18 @@ class Context:
     @cached_property
     def elasticsearch(self) -> AsyncElasticsearch:
         return AsyncElasticsearch(self.settings.elasticsearch, request_timeout=30)
+
+    @cached_property
+    def writer(self) -> BulkWriter:
+        """The worker's Elasticsearch bulk writer, every sink's, counted in the worker's metrics."""
+        from sgs.streams import metrics
+
+        return BulkWriter(
+            self.elasticsearch,
+            on_bulk=lambda index, seconds: metrics.ES_BULK_SECONDS.labels(index).observe(seconds),
+            on_retry=lambda count: metrics.ES_RETRIES.inc(count),
+            on_conflict=lambda count: metrics.ES_CONFLICTS.inc(count),
+        )
 
     def codec(self, schema: str) -> AvroCodec:
         return AvroCodec(self.settings.registry, schema)

@@ -20,7 +20,7 @@ import faust
 from faust.types import EventT
 
 from sgs.connectors.search_indices import IndexNames
-from sgs.connectors.search_writer import BulkWriter, IndexWrite, WriteResult, documents_for
+from sgs.connectors.search_writer import IndexWrite, WriteResult, documents_for
 from sgs.streams import metrics
 from sgs.streams.batches import ack_all, unacked_batches
 from sgs.streams.context import Context
@@ -37,12 +37,7 @@ def register(app: faust.App, ctx: Context) -> None:
     notices = app.topic(topics.deadline_input, key_type=str, value_type=bytes, value_serializer="raw")
     current_codec, event_codec = ctx.codec("current"), ctx.codec("deadline_event")
     dead_letter_codec, notice_codec = ctx.codec("dead_letter"), ctx.codec("deadline_notice")
-    writer = BulkWriter(
-        ctx.elasticsearch,
-        on_bulk=lambda index, seconds: metrics.ES_BULK_SECONDS.labels(index).observe(seconds),
-        on_retry=lambda count: metrics.ES_RETRIES.inc(count),
-        on_conflict=lambda count: metrics.ES_CONFLICTS.inc(count),
-    )
+    writer = ctx.writer
 
     async def write(writes: list[IndexWrite]) -> list[WriteResult]:
         started = time.perf_counter()

@@ -20,7 +20,7 @@ from typing import Any
 import faust
 
 from sgs.connectors.search_indices import IndexNames
-from sgs.connectors.search_writer import BulkWriter, IndexWrite
+from sgs.connectors.search_writer import IndexWrite
 from sgs.core.sanctions import SubjectState, on_decision, on_watch
 from sgs.streams.batches import ack_all, unacked_batches
 from sgs.streams.context import Context
@@ -37,7 +37,7 @@ def register(app: faust.App, ctx: Context) -> None:
     alerts = app.topic(topics.alerts, key_type=str, value_type=bytes, value_serializer="raw")
     subjects = app.Table(f"{ctx.settings.topic_prefix}subjects", key_type=str)
     current_codec, watch_codec, alert_codec = ctx.codec("current"), ctx.codec("watch"), ctx.codec("alert")
-    writer = BulkWriter(ctx.elasticsearch)
+    writer = ctx.writer
 
     @app.agent(current, name=f"{ctx.settings.topic_prefix}sanctions-repartition")
     async def repartition(stream: faust.StreamT[bytes]) -> None:

@@ -59,6 +59,11 @@ def _today(request: Request) -> date:
     return now.astimezone(CHINA_TZ).date()
 
 
+def _scoped(field: str, department: str) -> dict[str, Any]:
+    """Everything, or one department's part of it (a drill-down)."""
+    return {"term": {field: department}} if department else {"match_all": {}}
+
+
 async def department_names(es: AsyncElasticsearch, names: IndexNames) -> dict[str, str]:
     """Department code → name, from what the departments published (数据来源单位)."""
     found = await es.search(
@@ -109,7 +114,7 @@ async def open_items(
 
 async def state_counts(es: AsyncElasticsearch, names: IndexNames, department: str = "") -> dict[str, Any]:
     """Per department and state: how many decisions (the table on the front page)."""
-    query: dict[str, Any] = {"term": {"department_code": department}} if department else {"match_all": {}}
+    query = _scoped("department_code", department)
     found = await es.search(
         index=names.deadlines,
         query=query,
@@ -198,7 +203,7 @@ async def latency_histogram(
 
 
 async def dead_letter_series(es: AsyncElasticsearch, names: IndexNames, department: str = "") -> dict[str, Any]:
-    query: dict[str, Any] = {"term": {"department_code": department}} if department else {"match_all": {}}
+    query = _scoped("department_code", department)
     found = await es.search(
         index=names.rejections,
         query=query,
@@ -223,7 +228,7 @@ async def dead_letter_series(es: AsyncElasticsearch, names: IndexNames, departme
 
 
 async def alerts_feed(es: AsyncElasticsearch, names: IndexNames, department: str = "") -> list[dict[str, Any]]:
-    query: dict[str, Any] = {"term": {"licence_department_code": department}} if department else {"match_all": {}}
+    query = _scoped("licence_department_code", department)
     found = await es.search(
         index=names.alerts, query=query, sort=[{"raised_at": "desc"}], size=100, ignore_unavailable=True
     )

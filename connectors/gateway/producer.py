@@ -75,15 +75,15 @@ class GatewayProducer:
             raise BrokerUnavailableError(self.broker_problem)
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[Delivered]] = []
-        values = [self._codec.encode(self.topic, p.envelope) for p in prepared if p.envelope is not None]
-        for item, value in zip((p for p in prepared if p.envelope is not None), values, strict=True):
+        for item in prepared:  # refused submissions never reach the producer: each has its envelope
             future: asyncio.Future[Delivered] = loop.create_future()
             futures.append(future)
-            await self._produce(item, value, _resolver(loop, future))
+            await self._produce(item, _resolver(loop, future))
         return list(await asyncio.gather(*futures))
 
-    async def _produce(self, item: Prepared, value: bytes, on_delivery: DeliveryCallback) -> None:
+    async def _produce(self, item: Prepared, on_delivery: DeliveryCallback) -> None:
         assert item.envelope is not None
+        value = self._codec.encode(self.topic, item.envelope)
         while True:
             try:
                 self._producer.produce(

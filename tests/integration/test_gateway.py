@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from sgs.config import Settings
 from sgs.connectors.departments import DepartmentDirectory, new_department, utc_now, with_key_revoked, with_new_key
@@ -86,15 +86,28 @@ def item(step: Step) -> dict[str, object]:
 
 
 def submitted_count(settings: Settings) -> int:
+    """Messages ever written to the submitted topic; waits out leader elections of a broker just restarted."""
     topic = Topics(settings.topic_prefix).submitted
     consumer = Consumer({"bootstrap.servers": settings.kafka_servers, "group.id": "count"})
-    metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-    total = sum(
-        consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
-        for partition in metadata.partitions
-    )
-    consumer.close()
-    return total
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+                return sum(
+                    consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
+                    for partition in metadata.partitions
+                )
+            except KafkaException as error:
+                if time.monotonic() > deadline or not (error.args[0].retriable() or _electing(error)):
+                    raise
+                time.sleep(0.5)
+    finally:
+        consumer.close()
+
+
+def _electing(error: KafkaException) -> bool:
+    return error.args[0].code() in (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE)
 
 
 def test_credentials_missing_wrong_revoked_and_rotated(

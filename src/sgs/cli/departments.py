@@ -8,6 +8,7 @@ from typing import NoReturn
 
 import click
 
+from sgs.cli.options import unified_code
 from sgs.config import Settings
 from sgs.connectors.departments import (
     Department,
@@ -17,20 +18,12 @@ from sgs.connectors.departments import (
     with_key_revoked,
     with_new_key,
 )
-from sgs.core.codes import check_uscc, normalize_code
 from sgs.streams.topics import ensure_topics
 
 
 def _fail(message: str) -> NoReturn:
     click.echo(f"错误：{message}", err=True)
     sys.exit(2)
-
-
-def _code(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    checked = check_uscc(value)
-    if not checked.valid:
-        raise click.BadParameter(f"不是有效的统一社会信用代码：{checked.reason}")
-    return normalize_code(value)
 
 
 def _webhook(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -69,7 +62,7 @@ def departments() -> None:
 
 
 @departments.command()
-@click.argument("code", callback=_code)
+@click.argument("code", callback=unified_code)
 @click.option("--name", required=True, help="部门名称，如 信阳市生态环境局。")
 @click.option("--webhook", "webhook_url", metavar="URL", callback=_webhook, help="退回和临期提醒推送到的地址（可选）。")
 def add(code: str, name: str, webhook_url: str | None) -> None:
@@ -83,7 +76,7 @@ def add(code: str, name: str, webhook_url: str | None) -> None:
 
 
 @departments.command("add-key")
-@click.argument("code", callback=_code)
+@click.argument("code", callback=unified_code)
 def add_key(code: str) -> None:
     """再签发一把密钥，旧密钥仍有效，直到吊销 (issue another key: rotate without downtime)."""
     directory = _directory()
@@ -111,7 +104,7 @@ def revoke_key(key_id: str) -> None:
 
 
 @departments.command("set-webhook")
-@click.argument("code", callback=_code)
+@click.argument("code", callback=unified_code)
 @click.argument("url", required=False, callback=_webhook)
 def set_webhook(code: str, url: str | None) -> None:
     """设置（或不带URL时清除）部门的推送地址 (set or clear a department's webhook)."""

@@ -9,21 +9,14 @@ from pathlib import Path
 
 import click
 
+from sgs.cli.options import unified_code
 from sgs.config import Settings
 from sgs.connectors.importer import ImportSummary, import_file
 from sgs.connectors.templates import TemplateError
-from sgs.core.codes import check_uscc, normalize_code
 from sgs.core.fields import Kind, kind_table
 
 EXIT_ALL_PUBLISHED, EXIT_SOME_NOT_PUBLISHED, EXIT_UNUSABLE = 0, 1, 2
 BROKER_TIMEOUT_S = 10
-
-
-def _department(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    checked = check_uscc(value)
-    if not checked.valid:
-        raise click.BadParameter(f"不是有效的统一社会信用代码：{checked.reason}")
-    return normalize_code(value)
 
 
 def _broker_reachable(settings: Settings) -> str | None:
@@ -78,7 +71,7 @@ def _print_summary(summary: ImportSummary) -> None:
     "--department",
     "department_code",
     required=True,
-    callback=_department,
+    callback=unified_code,
     metavar="CODE",
     help="报送部门（数据来源单位）的统一社会信用代码：只能发布本部门的决定。",
 )

@@ -9,16 +9,10 @@ from typing import Any
 
 import click
 
+from sgs.cli.options import unified_code
 from sgs.config import Settings
-from sgs.core.codes import check_uscc, normalize_code
 
 STATE_TITLES = {"overdue": "已逾期", "at_risk": "临期（截止日为今天或下一个工作日）", "pending": "待公示"}
-
-
-def _code(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    if not check_uscc(value).valid:
-        raise click.BadParameter(f"不是有效的统一社会信用代码：{check_uscc(value).reason}")
-    return normalize_code(value)
 
 
 async def _report(settings: Settings, code: str) -> dict[str, Any]:
@@ -39,7 +33,9 @@ async def _report(settings: Settings, code: str) -> dict[str, Any]:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--department", "code", required=True, callback=_code, metavar="CODE", help="部门统一社会信用代码。")
+@click.option(
+    "--department", "code", required=True, callback=unified_code, metavar="CODE", help="部门统一社会信用代码。"
+)
 @click.option("--json", "as_json", is_flag=True, help="一个JSON对象 (one JSON object).")
 def status(code: str, as_json: bool) -> None:
     """本部门的待公示、临期、逾期决定（含截止日），以及被退回且尚未更正的报送。

@@ -4,27 +4,11 @@ from __future__ import annotations
 
 import click
 
+from sgs.cli.options import unified_code, unified_codes
 from sgs.config import Settings
-from sgs.core.codes import check_uscc, normalize_code
-
-
-def _code(value: str) -> str:
-    checked = check_uscc(value)
-    if not checked.valid:
-        raise click.BadParameter(f"{value}：不是有效的统一社会信用代码：{checked.reason}")
-    return normalize_code(value)
-
-
-def _codes(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[str]:
-    return [_code(value) for value in values]
-
-
-def _department(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    return _code(value)
-
 
 department_option = click.option(
-    "--department", required=True, callback=_department, metavar="CODE", help="关注的部门。"
+    "--department", required=True, callback=unified_code, metavar="CODE", help="关注的部门。"
 )
 
 
@@ -35,7 +19,7 @@ def watchlist() -> None:
 
 @watchlist.command()
 @department_option
-@click.argument("subjects", nargs=-1, required=True, callback=_codes)
+@click.argument("subjects", nargs=-1, required=True, callback=unified_codes)
 def add(department: str, subjects: list[str]) -> None:
     """关注一个或多个主体（统一社会信用代码）。"""
     from sgs.connectors.watchlists import watch
@@ -46,7 +30,7 @@ def add(department: str, subjects: list[str]) -> None:
 
 @watchlist.command()
 @department_option
-@click.argument("subjects", nargs=-1, required=True, callback=_codes)
+@click.argument("subjects", nargs=-1, required=True, callback=unified_codes)
 def remove(department: str, subjects: list[str]) -> None:
     """取消关注。"""
     from sgs.connectors.watchlists import watch
