@@ -90,8 +90,10 @@ def prepare_upsert(
     if result.record is None or result.decision_id is None or not_own is not None:
         receipt.status, receipt.problems = "invalid", result.problems + ((not_own,) if not_own else ())
         return Prepared(receipt, None)
-    decision = {name: _text(value) for name, value in result.record.values.items()}
-    original = {str(k): "" if v is None else str(v) for k, v in values.items()}
+    # Most values are already text: convert only the dates, amounts and multi-valued fields.
+    decision = {name: v if type(v) is str else _text(v) for name, v in result.record.values.items()}
+    # The audit copy keeps what the department wrote, not the empty columns of its template.
+    original = {str(k): v if type(v) is str else str(v) for k, v in values.items() if v is not None and v != ""}
     envelope = _envelope(department_code, "upsert", kind, result.decision_id, receipt, source, now)
     envelope["decision"] = (RECORD_NAMES[kind], decision)
     envelope["original"] = original if original != decision else None

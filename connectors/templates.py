@@ -279,7 +279,7 @@ def _spread_merged(
         starting.setdefault(top, []).append((left - first_column, right - first_column, bottom))
     active: list[tuple[int, int, int, object]] = []  # (bottom, left, right, value) of ranges being read
     for index, raw_cells in enumerate(rows):
-        cells = [_cell(c) for c in raw_cells]
+        cells = [c if type(c) is str else _cell(c) for c in raw_cells]
         for left, right, bottom in starting.get(index, ()):
             value = cells[left] if 0 <= left < len(cells) else ""
             active.append((bottom, left, right, value))

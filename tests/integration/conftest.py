@@ -47,8 +47,27 @@ def stack(settings: Settings) -> Iterator[LocalStack]:
     was_up = all(s.healthy for s in local.status())
     local.up(lambda message: print(message, file=sys.stderr))
     yield local
+    _delete_session_data(settings)
     if not was_up:
         local.down(lambda message: None)
+
+
+def _delete_session_data(settings: Settings) -> None:
+    """The session's indices and topics go with it: a stack kept across runs (CI's, a developer's) would
+    otherwise gather thousands of shards and partitions, and Elasticsearch refuses new indices past 1,000."""
+    from confluent_kafka.admin import AdminClient
+    from elasticsearch import Elasticsearch
+
+    try:
+        with Elasticsearch(settings.elasticsearch, request_timeout=60) as es:
+            es.indices.delete(index=f"{settings.index_prefix}*", expand_wildcards="all", allow_no_indices=True)
+        admin = AdminClient({"bootstrap.servers": settings.kafka_servers})
+        mine = [t for t in admin.list_topics(timeout=15).topics if t.startswith(settings.topic_prefix)]
+        for future in admin.delete_topics(mine, operation_timeout=60).values() if mine else ():
+            future.result()
+    except Exception as exc:  # the tests' verdict stands; say what was left behind
+        left = f"{settings.index_prefix}*, {settings.topic_prefix}*"
+        print(f"could not delete the session's indices and topics ({left}): {exc}", file=sys.stderr)
 
 
 class WorkerProcess:

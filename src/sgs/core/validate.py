@@ -332,8 +332,8 @@ def validate(
             if route is None:
                 unknown.append(str(name))
                 continue
-        if raw_value is None:
-            continue
+        if raw_value is None or raw_value == "":
+            continue  # an empty cell: templates carry every column, most of them empty in any one row
         field, how = route
         # The common cases inline, cheapest test first. Plain text is most of a record: trim, and look for
         # control characters only when str.isprintable (false for every one of them) cannot rule them out.
