@@ -1,7 +1,7 @@
 """The Faust application: one app per worker process, configured from `Settings`.
 
-Agents: submissions (validate + merge), publisher (Elasticsearch), deadline tracker (+ timer), deadline and
-rejection indexers, the sanction join (repartition, join, alert indexer), and the canary. Tables are
+Agents: decisions (validate, merge, publish to Elasticsearch, track deadlines; with the expiry and deadline
+timers), the rejection indexer, the sanction join (join, alert indexer), and the canary. Tables are
 RocksDB-backed and changelogged, so a restarted or rebalanced worker recovers its state from Kafka.
 """
 
@@ -29,13 +29,12 @@ def create_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         stream_wait_empty=False,
     )
-    from sgs.streams import canary, deadlines, publisher, sanctions, submissions, web
+    from sgs.streams import canary, decisions, rejections, sanctions, web
 
     ctx = Context(settings)
     canary.register(app, settings)
-    submissions.register(app, ctx)
-    publisher.register(app, ctx)
-    deadlines.register(app, ctx)
+    decisions.register(app, ctx)
+    rejections.register(app, ctx)
     sanctions.register(app, ctx)
     web.register(app)
     return app

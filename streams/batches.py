@@ -6,15 +6,25 @@ leaves acking to us. Faust annotates it as yielding values, but it yields the ev
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import faust
+from faust.streams import _current_event
 from faust.types import EventT, StreamT
 
 
 def unacked_batches(stream: StreamT[Any], max_events: int, within: float) -> AsyncIterator[list[EventT[Any]]]:
     return cast(AsyncIterator[list[EventT[Any]]], cast(faust.Stream[Any], stream).noack_take(max_events, within))
+
+
+def make_current(event: EventT[Any]) -> None:
+    """Make `event` the current event of the calling task. Tables read and write the RocksDB partition, and
+    send the changelog to the partition, of the current event, which after `noack_take` is not the event
+    being handled. Only the context variable tables read is set: `noack_take` fills its next batch from the
+    stream's `current_event` attribute in another task, so that attribute must stay Faust's."""
+    _current_event.set(weakref.ref(event))
 
 
 async def ack_all(stream: StreamT[Any], events: list[EventT[Any]]) -> None:

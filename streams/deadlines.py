@@ -1,9 +1,11 @@
 """The deadline tracker: a changelogged table of every decision's deadline state, driven by notices.
 
-Notices (seen, published, revoked, check) arrive on deadline.input keyed by decision id, so one agent owns
-each decision's state and every transition is made — and emitted — exactly once. A timer on each worker pops
-the due items of its own partitions from the alarm index and sends them a `check` notice; the index is
-rebuilt from the table after every recovery, which also re-checks everything (e.g. after a long outage).
+Notices are what the decisions agent learns about a decision (seen, published, revoked) and what arrives on
+deadline.input keyed by decision id (a `check`, or any notice an operator's tool sends), so the agent that
+owns a decision owns its deadline state and every transition is made — and emitted — exactly once. A timer on
+each worker pops the due items of its own partitions from the alarm index and sends them a `check` notice;
+the index is rebuilt from the table after every recovery, which also re-checks everything (e.g. after a long
+outage).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sgs.core.tracking import (
 from sgs.streams import metrics
 from sgs.streams.alarms import AlarmIndex
 from sgs.streams.context import Context
+from sgs.streams.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -79,26 +82,41 @@ def event_record(transition: Transition) -> dict[str, Any]:
     }
 
 
-def register(app: faust.App, ctx: Context) -> AlarmIndex:
-    topics, calendar = ctx.topics, ctx.calendar
-    notices = app.topic(topics.deadline_input, key_type=str, value_type=bytes, value_serializer="raw")
-    events = app.topic(topics.deadline_events, key_type=str, value_type=bytes, value_serializer="raw")
-    table = app.Table(f"{ctx.settings.topic_prefix}deadlines", key_type=str)
-    notice_codec, event_codec = ctx.codec("deadline_notice"), ctx.codec("deadline_event")
-    alarms = AlarmIndex()
-    metrics.CALENDAR_LAST_YEAR.set(max(calendar.years(), default=0))
+def deadline_document(record: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The deadlines index holds each decision's latest deadline state."""
+    document = {name: value for name, value in record.items() if name not in ("from_state", "to_state", "at")}
+    document["state"] = record["to_state"]
+    document["updated_at"] = record["at"].isoformat()
+    document["first_seen_at"] = record["first_seen_at"].isoformat()
+    document["published_at"] = record["published_at"].isoformat() if record["published_at"] else None
+    document["indexed_at"] = now.isoformat()
+    return document
 
-    def index(tracked: Tracked) -> None:
-        if tracked.state.open and not tracked.revoked:
-            alarm = next_alarm(tracked, calendar)
-            alarms.track(tracked.decision_id, tracked.state.value, alarm, tracked.provisional, tracked.department_code)
-        else:
-            alarms.forget(tracked.decision_id)
+
+class DeadlineTracker:
+    """The deadline table, its alarm index and timer, and the rules that move a decision's deadline state."""
+
+    def __init__(self, app: faust.App, ctx: Context, outbox: Outbox) -> None:
+        self.topics, self.calendar, self.clock, self.outbox = ctx.topics, ctx.calendar, ctx.clock, outbox
+        self.table = app.Table(f"{ctx.settings.topic_prefix}deadlines", key_type=str)
+        self.notice_codec, self.event_codec = ctx.codec("deadline_notice"), ctx.codec("deadline_event")
+        self.alarms = AlarmIndex()
+        metrics.CALENDAR_LAST_YEAR.set(max(self.calendar.years(), default=0))
+        self.table.on_recover(self._rebuild_alarms)
+        app.timer(ctx.settings.deadline_check_interval)(self._send_due_checks)
+
+    def load(self, decision_id: str) -> Tracked | None:
+        stored = self.table.get(decision_id)
+        return from_json(stored) if stored else None
+
+    def decode(self, value: bytes) -> dict[str, Any]:
+        return self.notice_codec.decode(self.topics.deadline_input, value)
 
     def apply(
-        notice: dict[str, Any], tracked: Tracked | None, now: datetime
+        self, notice: dict[str, Any], tracked: Tracked | None, now: datetime
     ) -> tuple[Tracked | None, list[Transition]]:
-        kind = notice["type"]
+        """The state after one notice, and the transitions it made (none: the state is unchanged)."""
+        calendar, kind = self.calendar, notice["type"]
         if kind == "seen":
             return observe(
                 tracked,
@@ -120,33 +138,31 @@ def register(app: faust.App, ctx: Context) -> AlarmIndex:
         log.warning("unknown deadline notice %r for %s", kind, notice["decision_id"])
         return tracked, []
 
-    @app.agent(notices, name=f"{ctx.settings.topic_prefix}deadline-tracker")
-    async def track_deadlines(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            try:
-                notice = notice_codec.decode(topics.deadline_input, event.value)
-                stored = table.get(notice["decision_id"])
-                before = from_json(stored) if stored else None
-                after, transitions = apply(notice, before, ctx.clock.now())
-                if after is None:
-                    continue
-                if after == before:
-                    index(after)  # a check that changed nothing re-arms the alarm it consumed
-                    continue
-                # Events before the table: a crash in between repeats an event (consumers key on its sequence)
-                # rather than losing it, which a table already holding the new state would do on replay.
-                for transition in transitions:
-                    value = event_codec.encode(topics.deadline_events, event_record(transition))
-                    await events.send(key=after.decision_id, value=value)
-                    count(transition)
-                table[after.decision_id] = to_json(after)
-                index(after)
-            except Exception:
-                # A notice that cannot be applied must not stop the tracker (nor, escaping, be acked silently
-                # by Faust mid-loop); it is logged with its position for the operator.
-                log.exception("deadline notice at %s:%s failed", event.message.partition, event.message.offset)
+    def emit(self, transition: Transition) -> dict[str, Any]:
+        """Send a transition to deadline.events and count it; returns the event record."""
+        record = event_record(transition)
+        value = self.event_codec.encode(self.topics.deadline_events, record)
+        self.outbox.send(self.topics.deadline_events, transition.tracked.decision_id, value)
+        self._count(transition)
+        return record
 
-    def count(transition: Transition) -> None:
+    def store(self, tracked: Tracked, changed: bool) -> None:
+        """Keep the new state (the caller made `event` of this decision current) and re-arm its alarm; a check
+        that changed nothing re-arms the alarm it consumed."""
+        if changed:
+            self.table[tracked.decision_id] = to_json(tracked)
+        self._index(tracked)
+
+    def _index(self, tracked: Tracked) -> None:
+        if tracked.state.open and not tracked.revoked:
+            alarm = next_alarm(tracked, self.calendar)
+            self.alarms.track(
+                tracked.decision_id, tracked.state.value, alarm, tracked.provisional, tracked.department_code
+            )
+        else:
+            self.alarms.forget(tracked.decision_id)
+
+    def _count(self, transition: Transition) -> None:
         tracked = transition.tracked
         metrics.DEADLINE_TRANSITIONS.labels(tracked.department_code, tracked.kind, transition.to_state.value).inc()
         if tracked.published_at is not None and transition.to_state in (
@@ -154,31 +170,31 @@ def register(app: faust.App, ctx: Context) -> AlarmIndex:
             TrackState.PUBLISHED_LATE,
         ):
             published_on = tracked.published_at.astimezone(CHINA_TZ).date()
-            days = max(0, calendar.working_days_between(tracked.decision_date, published_on))
+            days = max(0, self.calendar.working_days_between(tracked.decision_date, published_on))
             metrics.PUBLICATION_LATENCY.labels(tracked.kind).observe(days)
 
-    @table.on_recover
-    async def rebuild_alarms() -> None:
-        alarms.clear()
-        for _, data in table.items():
+    async def _rebuild_alarms(self) -> None:
+        self.alarms.clear()
+        for _, data in self.table.items():
             tracked = from_json(data)
-            index(tracked)
+            self._index(tracked)
             if tracked.provisional and tracked.state.open:
                 # The calendar may have gained the year since: re-check at the next tick.
-                alarms.track(tracked.decision_id, tracked.state.value, ctx.clock.now(), True, tracked.department_code)
-        log.info("deadline alarms rebuilt: %d open decisions", len(alarms))
+                self.alarms.track(
+                    tracked.decision_id, tracked.state.value, self.clock.now(), True, tracked.department_code
+                )
+        log.info("deadline alarms rebuilt: %d open decisions", len(self.alarms))
 
-    async def send_due_checks() -> None:
-        now = ctx.clock.now()
-        due = alarms.pop_due(now)
+    async def _send_due_checks(self) -> None:
+        now = self.clock.now()
+        due = self.alarms.pop_due(now)
         for decision_id in due:
             notice = {"type": "check", "decision_id": decision_id, "at": now}
-            await notices.send(key=decision_id, value=notice_codec.encode(topics.deadline_input, notice))
+            value = self.notice_codec.encode(self.topics.deadline_input, notice)
+            self.outbox.send(self.topics.deadline_input, decision_id, value)
         if due:
+            await self.outbox.delivered()
             log.info("deadline checks sent for %d decisions (clock %s)", len(due), now.isoformat())
-        for (department, state), count in alarms.by_group.items():
+        for (department, state), count in self.alarms.by_group.items():
             metrics.DEADLINES_OPEN.labels(department, state).set(count)
-        metrics.DEADLINES_PROVISIONAL.set(alarms.provisional)
-
-    app.timer(ctx.settings.deadline_check_interval)(send_due_checks)
-    return alarms
+        metrics.DEADLINES_PROVISIONAL.set(self.alarms.provisional)

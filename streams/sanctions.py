@@ -2,8 +2,8 @@
 
 Faust's join classes are stubs, so the join is a table and a repartitioned stream (ARCHITECTURE.md):
 
-1. `sanctions-repartition` reads decisions.current and forwards every decision that names a subject code,
-   unchanged, to sanctions.by_subject keyed by that code (same partition count as every topic).
+1. the decisions agent sends every current state that names a subject code, unchanged, to
+   sanctions.by_subject keyed by that code too (same partition count as every topic).
 2. `sanctions` reads sanctions.by_subject and sanctions.watch (both keyed by subject code, so one agent owns a
    subject) into a changelogged table of subject states, and sends what `sgs.core.sanctions` raises to
    alerts.sanctions — before the table is written, so a crash repeats an alert (deduplicated downstream by
@@ -31,26 +31,11 @@ BATCH = 500
 
 def register(app: faust.App, ctx: Context) -> None:
     topics, names = ctx.topics, IndexNames(ctx.settings.index_prefix)
-    current = app.topic(topics.current, key_type=str, value_type=bytes, value_serializer="raw")
-    by_subject = app.topic(topics.by_subject, key_type=str, value_type=bytes, value_serializer="raw")
     joined = app.topic(topics.by_subject, topics.watch, key_type=str, value_type=bytes, value_serializer="raw")
     alerts = app.topic(topics.alerts, key_type=str, value_type=bytes, value_serializer="raw")
     subjects = app.Table(f"{ctx.settings.topic_prefix}subjects", key_type=str)
     current_codec, watch_codec, alert_codec = ctx.codec("current"), ctx.codec("watch"), ctx.codec("alert")
     writer = ctx.writer
-
-    @app.agent(current, name=f"{ctx.settings.topic_prefix}sanctions-repartition")
-    async def repartition(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            if event.value is None:
-                continue
-            try:
-                state = current_codec.decode(topics.current, event.value)
-            except Exception:
-                log.exception("undecodable current state at %s:%s", event.message.partition, event.message.offset)
-                continue
-            if state.get("subject_code"):
-                await by_subject.send(key=state["subject_code"], value=event.value)
 
     @app.agent(joined, name=f"{ctx.settings.topic_prefix}sanctions")
     async def join(stream: faust.StreamT[bytes]) -> None:

@@ -1,9 +1,9 @@
-"""The submissions agent: decode, validate, merge by decision id; emit current state, dead letters and
-deadline notices. A thin shell around `sgs.core.submission.handle`.
+"""The merge side of the decisions agent: decode, validate and merge by decision id over a changelogged table;
+dead letters. A thin shell around `sgs.core.submission.handle`.
 
 It also owns the end of each decision's publication period (公示截止期): an alarm index over the merge table
 (rebuilt after every recovery) and a timer that sends an `expire` command through decisions.commands, which
-this same agent turns into a withdrawal — so every change of a decision's state is made in one place.
+the same agent turns into a withdrawal — so every change of a decision's state is made in one place.
 """
 
 from __future__ import annotations
@@ -20,60 +20,71 @@ from sgs.core.submission import Handled, Location, Stored, expire, handle, publi
 from sgs.streams import metrics
 from sgs.streams.alarms import AlarmIndex
 from sgs.streams.context import Context
+from sgs.streams.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
 
-def register(app: faust.App, ctx: Context) -> None:
-    topics = ctx.topics
-    # One agent reads both, so a decision's submissions and the platform's commands about it meet in one place.
-    inputs = app.topic(topics.submitted, topics.commands, key_type=str, value_type=bytes, value_serializer="raw")
-    commands = app.topic(topics.commands, key_type=str, value_type=bytes, value_serializer="raw")
-    current = app.topic(topics.current, key_type=str, value_type=bytes, value_serializer="raw")
-    rejected = app.topic(topics.rejected, key_type=str, value_type=bytes, value_serializer="raw")
-    notices = app.topic(topics.deadline_input, key_type=str, value_type=bytes, value_serializer="raw")
-    decisions = app.Table(f"{ctx.settings.topic_prefix}decisions", key_type=str)
-    submissions_codec, current_codec = ctx.codec("submission"), ctx.codec("current")
-    dead_letter_codec, notice_codec = ctx.codec("dead_letter"), ctx.codec("deadline_notice")
-    command_codec = ctx.codec("command")
-    publication_ends = AlarmIndex()
+class MergeStage:
+    def __init__(self, app: faust.App, ctx: Context, outbox: Outbox) -> None:
+        self.ctx, self.topics, self.outbox = ctx, ctx.topics, outbox
+        self.table = app.Table(f"{ctx.settings.topic_prefix}decisions", key_type=str)
+        self.submission_codec, self.current_codec = ctx.codec("submission"), ctx.codec("current")
+        self.dead_letter_codec, self.command_codec = ctx.codec("dead_letter"), ctx.codec("command")
+        self.publication_ends = AlarmIndex()
+        self.table.on_recover(self._rebuild_publication_ends)
+        app.timer(ctx.settings.deadline_check_interval)(self._send_expiries)
 
-    def remember(stored: Stored) -> None:
-        ends = publication_ends_at(stored)
-        if ends is None:
-            publication_ends.forget(stored.current["decision_id"])
-        else:
-            publication_ends.track(stored.current["decision_id"], stored.status, ends, False)
-
-    async def emit(event: EventT[bytes], handled: Handled, envelope: dict[str, Any] | None, now: datetime) -> None:
+    def submission(self, event: EventT[bytes], now: datetime) -> tuple[Handled, dict[str, Any] | None]:
+        """Handle one submission (its event made current) and keep what it changed; returns the envelope too."""
+        envelope: dict[str, Any] | None = None
+        try:
+            envelope = self.submission_codec.decode(self.topics.submitted, event.value)
+            undecodable = None
+        except Exception as exc:  # any undecodable payload is a dead letter
+            undecodable = str(exc)[:500]
         key = event.key if isinstance(event.key, str) else None
-        decision_id = (envelope or {}).get("decision_id") or key
-        if handled.current is not None:
-            await current.send(key=decision_id, value=current_codec.encode(topics.current, dict(handled.current)))
-        if handled.problems:
-            await rejected.send(key=decision_id, value=dead_letter(event, envelope, handled.problems, now))
-        if handled.seen is not None:
-            seen = handled.seen
-            notice = {
-                "type": "seen",
-                "decision_id": seen.decision_id,
-                "at": now,
-                "kind": seen.kind,
-                "department_code": seen.department_code,
-                "decision_date": seen.decision_date.isoformat(),
-            }
-            await notices.send(key=seen.decision_id, value=notice_codec.encode(topics.deadline_input, notice))
-        if handled.revoked is not None:
-            notice = {"type": "revoked", "decision_id": handled.revoked, "at": now}
-            await notices.send(key=handled.revoked, value=notice_codec.encode(topics.deadline_input, notice))
+        stored_json = self.table.get(key) if key else None
+        handled = handle(
+            envelope,
+            Stored.from_json(stored_json) if stored_json else None,
+            key=key,
+            location=Location(event.message.topic, event.message.partition, event.message.offset),
+            now=now,
+            calendar=self.ctx.calendar,
+            undecodable=undecodable,
+        )
+        if handled.stored is not None and key is not None:
+            self._keep(key, handled.stored)
+        metrics.SUBMISSIONS.labels(handled.department_code, handled.kind, handled.outcome).inc()
+        return handled, envelope
 
-    def dead_letter(
-        event: EventT[bytes], envelope: dict[str, Any] | None, problems: tuple[Problem, ...], now: datetime
-    ) -> bytes:
+    def command(self, event: EventT[bytes], now: datetime) -> Handled:
+        command = self.command_codec.decode(self.topics.commands, event.value)
+        stored_json = self.table.get(command["decision_id"])
+        handled = expire(Stored.from_json(stored_json) if stored_json else None, now=now)
+        if handled.stored is not None and handled.current is not None:
+            self._keep(command["decision_id"], handled.stored)
+            metrics.SUBMISSIONS.labels(handled.department_code, handled.kind, handled.outcome).inc()
+        return handled
+
+    def send_current(self, current: dict[str, Any]) -> bytes:
+        value = self.current_codec.encode(self.topics.current, current)
+        self.outbox.send(self.topics.current, current["decision_id"], value)
+        if current.get("subject_code"):
+            # The sanction join's repartition: the same record keyed by the subject's unified code.
+            self.outbox.send(self.topics.by_subject, current["subject_code"], value)
+        return value
+
+    def send_dead_letter(
+        self, event: EventT[bytes], envelope: dict[str, Any] | None, problems: tuple[Problem, ...], now: datetime
+    ) -> None:
         envelope = envelope or {}
+        key = event.key if isinstance(event.key, str) else None
+        decision_id: str | None = envelope.get("decision_id") or key
         record = {
             "event_id": str(envelope["event_id"]) if envelope.get("event_id") else None,
-            "decision_id": envelope.get("decision_id") or (event.key if isinstance(event.key, str) else None),
+            "decision_id": decision_id,
             "department_code": envelope.get("department_code"),
             "kind": envelope.get("kind"),
             "source_topic": event.message.topic,
@@ -85,75 +96,33 @@ def register(app: faust.App, ctx: Context) -> None:
         }
         for problem in problems:
             metrics.DEAD_LETTERS.labels(problem.code).inc()
-        return dead_letter_codec.encode(topics.rejected, record)
+        value = self.dead_letter_codec.encode(self.topics.rejected, record)
+        self.outbox.send(self.topics.rejected, decision_id, value)
 
-    async def process_command(event: EventT[bytes], now: datetime) -> None:
-        command = command_codec.decode(topics.commands, event.value)
-        stored_json = decisions.get(command["decision_id"])
-        handled = expire(Stored.from_json(stored_json) if stored_json else None, now=now)
-        if handled.stored is not None and handled.current is not None:
-            decisions[command["decision_id"]] = handled.stored.as_json()
-            remember(handled.stored)
-            current_value = current_codec.encode(topics.current, dict(handled.current))
-            await current.send(key=command["decision_id"], value=current_value)
-            metrics.SUBMISSIONS.labels(handled.department_code, handled.kind, handled.outcome).inc()
+    def _keep(self, decision_id: str, stored: Stored) -> None:
+        self.table[decision_id] = stored.as_json()
+        self._remember(stored)
 
-    @app.agent(inputs, name=f"{ctx.settings.topic_prefix}submissions")
-    async def process_submissions(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            now = ctx.clock.now()
-            envelope: dict[str, Any] | None = None
-            if event.message.topic == topics.commands:
-                try:
-                    await process_command(event, now)
-                except Exception:
-                    log.exception("command at %s:%s failed", event.message.partition, event.message.offset)
-                continue
-            try:
-                try:
-                    envelope = submissions_codec.decode(topics.submitted, event.value)
-                    undecodable = None
-                except Exception as exc:  # any undecodable payload is a dead letter
-                    undecodable = str(exc)[:500]
-                key = event.key if isinstance(event.key, str) else None
-                stored_json = decisions.get(key) if key else None
-                stored = Stored.from_json(stored_json) if stored_json else None
-                location = Location(event.message.topic, event.message.partition, event.message.offset)
-                handled = handle(
-                    envelope,
-                    stored,
-                    key=key,
-                    location=location,
-                    now=now,
-                    calendar=ctx.calendar,
-                    undecodable=undecodable,
-                )
-                if handled.stored is not None and key is not None:
-                    decisions[key] = handled.stored.as_json()
-                    remember(handled.stored)
-                await emit(event, handled, envelope, now)
-                metrics.SUBMISSIONS.labels(handled.department_code, handled.kind, handled.outcome).inc()
-            except Exception as exc:
-                # Never let an exception escape: Faust would ack the event and lose it. It becomes a dead
-                # letter that names the failure, so the submission is still accounted for.
-                log.exception("submission at %s:%s failed", event.message.partition, event.message.offset)
-                problem = Problem("", "internal.error", f"平台处理出错：{type(exc).__name__}: {exc}"[:500])
-                await rejected.send(key=event.key, value=dead_letter(event, envelope, (problem,), now))
+    def _remember(self, stored: Stored) -> None:
+        ends = publication_ends_at(stored)
+        if ends is None:
+            self.publication_ends.forget(stored.current["decision_id"])
+        else:
+            self.publication_ends.track(stored.current["decision_id"], stored.status, ends, False)
 
-    @decisions.on_recover
-    async def rebuild_publication_ends() -> None:
-        publication_ends.clear()
-        for _, data in decisions.items():
-            remember(Stored.from_json(data))
-        log.info("publication period alarms rebuilt: %d active decisions with an end", len(publication_ends))
+    async def _rebuild_publication_ends(self) -> None:
+        self.publication_ends.clear()
+        for _, data in self.table.items():
+            self._remember(Stored.from_json(data))
+        log.info("publication period alarms rebuilt: %d active decisions with an end", len(self.publication_ends))
 
-    async def send_expiries() -> None:
-        now = ctx.clock.now()
-        due = publication_ends.pop_due(now)
+    async def _send_expiries(self) -> None:
+        now = self.ctx.clock.now()
+        due = self.publication_ends.pop_due(now)
         for decision_id in due:
-            command = command_codec.encode(topics.commands, {"type": "expire", "decision_id": decision_id, "at": now})
-            await commands.send(key=decision_id, value=command)
+            command = {"type": "expire", "decision_id": decision_id, "at": now}
+            value = self.command_codec.encode(self.topics.commands, command)
+            self.outbox.send(self.topics.commands, decision_id, value)
         if due:
+            await self.outbox.delivered()
             log.info("publication period ended for %d decisions (clock %s)", len(due), now.isoformat())
-
-    app.timer(ctx.settings.deadline_check_interval)(send_expiries)

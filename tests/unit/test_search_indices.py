@@ -193,7 +193,7 @@ def test_public_documents_are_masked_and_withdrawn_unless_active(
 
 def test_a_dead_letter_fits_the_rejections_mapping() -> None:
     from sgs.connectors.search_indices import rejections_mapping
-    from sgs.streams.publisher import rejection_document
+    from sgs.streams.rejections import rejection_document
 
     record = {
         "event_id": "e-1",

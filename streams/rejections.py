@@ -1,0 +1,54 @@
+"""The rejections indexer: dead letters → the rejections index (what departments see of their rejected
+submissions). It takes batches without acking and acks only after the bulk write returned.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import faust
+
+from sgs.connectors.search_indices import IndexNames
+from sgs.connectors.search_writer import IndexWrite
+from sgs.streams.batches import ack_all, unacked_batches
+from sgs.streams.context import Context
+
+log = logging.getLogger(__name__)
+BATCH = 1000
+
+
+def register(app: faust.App, ctx: Context) -> None:
+    topics, names = ctx.topics, IndexNames(ctx.settings.index_prefix)
+    rejected = app.topic(topics.rejected, key_type=str, value_type=bytes, value_serializer="raw")
+    dead_letter_codec = ctx.codec("dead_letter")
+
+    @app.agent(rejected, name=f"{ctx.settings.topic_prefix}rejection-indexer")
+    async def index_rejections(stream: faust.StreamT[bytes]) -> None:
+        async for events in unacked_batches(stream, BATCH, within=0.2):
+            now = ctx.clock.now()
+            writes = []
+            for event in events:
+                try:
+                    record = dead_letter_codec.decode(topics.rejected, event.value)
+                except Exception:  # a dead letter of dead letters would loop: logged for the operator
+                    log.exception("undecodable dead letter at %s:%s", event.message.partition, event.message.offset)
+                    continue
+                doc_id = f"{event.message.partition}-{event.message.offset}"
+                writes.append(
+                    IndexWrite(names.rejections, doc_id, event.message.offset, rejection_document(record, now))
+                )
+            for result in await ctx.writer.write(writes):
+                if result.outcome == "rejected":
+                    log.error("rejections index refused %s: %s", result.doc_id, result.error)
+            await ack_all(stream, events)
+
+
+def rejection_document(record: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A dead letter as the rejections index keeps it: everything but the original bytes."""
+    document = {name: value for name, value in record.items() if name not in ("original", "rejected_at")}
+    document["problem_codes"] = sorted({problem["code"] for problem in record["problems"]})
+    document["rejected_at"] = record["rejected_at"].isoformat()
+    document["indexed_at"] = now.isoformat()
+    return document
