@@ -58,6 +58,3 @@ class Outbox:
                 self.send(topic, key.decode() if key is not None else None, value)
             if remaining:
                 log.warning("%d messages still waiting for the broker", remaining)
-
-    def close(self) -> None:
-        self._producer.flush(30)
