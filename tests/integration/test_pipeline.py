@@ -8,13 +8,17 @@ accounted for; deadline states follow the official calendar.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from elasticsearch import Elasticsearch
+from elasticsearch import Elasticsearch, NotFoundError
 
 from sgs.config import Settings
+from sgs.connectors.publisher import Publisher
 from sgs.connectors.search_indices import IndexNames
+from sgs.connectors.simulate import records
+from sgs.core.dates import CHINA_TZ
 from sgs.streams.topics import Topics
 from tests.integration.conftest import WorkerProcess
 from tests.integration.feeding import RESIDENT_ID, Fed, feed, public_documents
@@ -97,3 +101,39 @@ def test_deadline_states_follow_the_calendar(settings: Settings, fed: Fed) -> No
         assert seen[decision][-1] == "published_on_time", (decision, seen[decision])
     for decision in fed.late:
         assert seen[decision] == ["pending", "overdue", "published_late"], (decision, seen[decision])
+
+
+def test_a_burst_spread_over_many_batches_publishes_each_decision_once(
+    settings: Settings, worker: WorkerProcess
+) -> None:
+    # Thousands at once fill the agent's batches while it works on the previous one: every decision must come
+    # out public and tracked, none swapped for another (the batch is filled from another task).
+    decided_from = datetime.now(CHINA_TZ).date() - timedelta(days=5)
+    burst = records(3_000, seed=4242, chinese=False, first_day=decided_from, days=5)
+    publishers: dict[str, Publisher] = {}
+    receipts = []
+    for kind, record in burst:
+        code = record["source_department_code"]
+        if code not in publishers:
+            publishers[code] = Publisher(code, settings=settings, keep_results=False)
+        publisher = publishers[code]
+        receipts.append(publisher.publish(kind, record))
+    for publisher in publishers.values():
+        publisher.flush()
+    assert all(r.status == "accepted" for r in receipts), {(r.status, r.error) for r in receipts}
+    ids = {str(r.decision_id) for r in receipts}
+    assert len(ids) == len(burst)
+    es, names = Elasticsearch(settings.elasticsearch), IndexNames(settings.index_prefix)
+
+    def all_there() -> int | None:
+        assert worker.alive(), f"the worker exited; see {worker.log_path}"
+        try:
+            found = es.count(index=names.archive, query={"ids": {"values": sorted(ids)}})["count"]
+            tracked = es.count(index=names.deadlines, query={"ids": {"values": sorted(ids)}})["count"]
+        except NotFoundError:  # the worker has not created its indices yet
+            return None
+        return found if found == tracked == len(ids) else None
+
+    wait_for(all_there, timeout=240, what=f"all {len(ids)} burst decisions archived and tracked")
+    current = [key for key, _ in read_all(settings, Topics(settings.topic_prefix).current, "current") if key in ids]
+    assert sorted(current) == sorted(ids)  # one current state each: none re-emitted in another's place
