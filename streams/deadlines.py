@@ -147,8 +147,8 @@ class DeadlineTracker:
         return record
 
     def store(self, tracked: Tracked, changed: bool) -> None:
-        """Keep the new state (the caller made `event` of this decision current) and re-arm its alarm; a check
-        that changed nothing re-arms the alarm it consumed."""
+        """Keep the new state (an event of this decision must be current: it names the table partition) and
+        re-arm its alarm; a check that changed nothing re-arms the alarm it consumed."""
         if changed:
             self.table[tracked.decision_id] = to_json(tracked)
         self._index(tracked)

@@ -92,27 +92,25 @@ def register(app: faust.App, ctx: Context) -> None:
 
     def seen(handled: Handled, now: datetime) -> dict[str, Any] | None:
         if handled.seen is not None:
-            return {
-                "type": "seen",
-                "decision_id": handled.seen.decision_id,
-                "at": now,
-                "kind": handled.seen.kind,
-                "department_code": handled.seen.department_code,
-                "decision_date": handled.seen.decision_date.isoformat(),
-            }
-        if handled.outcome == "replayed" and handled.current is not None and handled.current.get("decision_date"):
+            first = handled.seen
+            decision_id, kind, department_code = first.decision_id, first.kind, first.department_code
+            decision_date = first.decision_date.isoformat()
+        elif handled.outcome == "replayed" and handled.current is not None and handled.current.get("decision_date"):
             # Read again after a crash that may have come before its deadline state was stored: seen again
             # (a decision already tracked is unchanged by it).
             current = handled.current
-            return {
-                "type": "seen",
-                "decision_id": current["decision_id"],
-                "at": now,
-                "kind": current["kind"],
-                "department_code": current["department_code"],
-                "decision_date": current["decision_date"],
-            }
-        return None
+            decision_id, kind, department_code = current["decision_id"], current["kind"], current["department_code"]
+            decision_date = current["decision_date"]
+        else:
+            return None
+        return {
+            "type": "seen",
+            "decision_id": decision_id,
+            "at": now,
+            "kind": kind,
+            "department_code": department_code,
+            "decision_date": decision_date,
+        }
 
     def take(batch: Batch, event: EventT[bytes]) -> None:
         topic = event.message.topic

@@ -68,13 +68,12 @@ class MergeStage:
             metrics.SUBMISSIONS.labels(handled.department_code, handled.kind, handled.outcome).inc()
         return handled
 
-    def send_current(self, current: dict[str, Any]) -> bytes:
+    def send_current(self, current: dict[str, Any]) -> None:
         value = self.current_codec.encode(self.topics.current, current)
         self.outbox.send(self.topics.current, current["decision_id"], value)
         if current.get("subject_code"):
             # The sanction join's repartition: the same record keyed by the subject's unified code.
             self.outbox.send(self.topics.by_subject, current["subject_code"], value)
-        return value
 
     def send_dead_letter(
         self, event: EventT[bytes], envelope: dict[str, Any] | None, problems: tuple[Problem, ...], now: datetime
