@@ -36,6 +36,10 @@ OFFICE_ABBREVIATIONS = {
     "卫生健康委员会": "卫健",
 }
 AUTHORITIES = ["市场监督管理局", "生态环境局", "应急管理局", "交通运输局", "住房和城乡建设局", "卫生健康委员会"]
+# 字号: an enterprise name is 行政区划 + 字号 + 行业 + 组织形式, and the 字号 makes it unique in its district
+# (企业名称登记管理规定). Two characters from these give 900 字号, so names recur about as rarely as real ones.
+TRADE_NAME_FIRST = "恒鑫华金宏永昌盛德兴隆泰丰瑞嘉润通达天宇中诚锦豫淮申博正汇振"
+TRADE_NAME_SECOND = "泰源宇达盛昌兴丰瑞祥和发顺利通鼎航信远阳辉川安康胜鸿茂晟佳业"
 TRADES = ["商贸", "食品", "建材", "农业科技", "物流", "餐饮管理", "茶业", "建筑工程"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
@@ -70,6 +74,10 @@ def person(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
 
 
+def trade_name(rng: random.Random) -> str:
+    return rng.choice(TRADE_NAME_FIRST) + rng.choice(TRADE_NAME_SECOND)
+
+
 def authorities(rng: random.Random) -> list[tuple[str, str]]:
     found = []
     for district, place in list(XINYANG.items())[:4]:
@@ -89,7 +97,7 @@ def subject(rng: random.Random) -> dict[str, str]:
             "id_number": resident_id(district, born, rng),
         }
     return {
-        "subject_name": f"信阳{place}{rng.choice(TRADES)}有限公司",
+        "subject_name": f"信阳{place}{trade_name(rng)}{rng.choice(TRADES)}有限公司",
         "subject_category": "法人及非法人组织",
         "subject_code": uscc("91" + district, rng),
         "legal_representative": person(rng),
