@@ -12,15 +12,12 @@ versions of deleted documents).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any, assert_never
 
 from elasticsearch import AsyncElasticsearch, BadRequestError
 
 from sgs.core.fields import KINDS, Field, Kind, fields_of
-
-log = logging.getLogger(__name__)
 
 _PUBLIC_ALIAS: dict[str, str] = {"licence": "licences", "penalty": "penalties"}
 # Free-text fields people also match exactly or sort by: analyzed text plus an exact keyword subfield.
@@ -31,12 +28,8 @@ _DATE: dict[str, Any] = {"type": "date"}
 _BOOLEAN: dict[str, Any] = {"type": "boolean"}
 _LONG: dict[str, Any] = {"type": "long"}
 # The standard analyzer splits Chinese into single characters, so phrase queries match names and numbers
-# (the minimal distribution has no analysis-common: no cjk bigrams, no ngrams). `index_phrases` also indexes
-# each pair of neighbouring characters — the bigrams a phrase query then looks up instead of checking the
-# positions of single characters found in almost every document (信, 阳, 公, 司) — and offsets let the
-# highlighter read match positions instead of re-analysing every hit. Both only make search faster.
-SPEED_ONLY = {"index_phrases": True, "index_options": "offsets"}
-_TEXT: dict[str, Any] = {"type": "text", "analyzer": "standard"} | SPEED_ONLY
+# (the minimal distribution has no analysis-common: no cjk bigrams, no ngrams).
+_TEXT: dict[str, Any] = {"type": "text", "analyzer": "standard"}
 _TEXT_AND_KEYWORD: dict[str, Any] = _TEXT | {"fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
 # 万元 with up to six decimals (0.01 元). The minimal distribution lacks mapper-extras, hence no scaled_float;
 # a double holds 15 significant digits, and the exact decimal string stays in _source for display.
@@ -249,43 +242,18 @@ async def create_index(
     await es.indices.create(index=index, mappings=mapping, settings=settings.body(), aliases=aliases)
 
 
-def without_speed_parameters(mapping: dict[str, Any]) -> dict[str, Any]:
-    """`mapping` as indices made before `SPEED_ONLY` were: the same text fields (nested ones too) without them."""
-    properties = {}
-    for name, field in mapping["properties"].items():
-        if field.get("type") == "text":
-            field = {key: value for key, value in field.items() if key not in SPEED_ONLY}
-        elif "properties" in field:
-            field = without_speed_parameters(field)
-        properties[name] = field
-    return mapping | {"properties": properties}
-
-
-async def _update_mapping(es: AsyncElasticsearch, alias: str, mapping: dict[str, Any]) -> None:
-    try:
-        await es.indices.put_mapping(index=alias, **mapping)
-    except BadRequestError as refused:
-        # An index made before the speed parameters cannot take them (Elasticsearch refuses to change how a
-        # field is indexed), but searches it just as correctly: give it the new fields and say how to speed it up.
-        try:
-            await es.indices.put_mapping(index=alias, **without_speed_parameters(mapping))
-        except BadRequestError:
-            raise refused from None
-        log.warning("%s 索引建于旧的文本映射（短语检索和高亮较慢）；运行 `sgs reindex` 可按新映射重建", alias)
-
-
 async def ensure_indices(es: AsyncElasticsearch, names: IndexNames, settings: IndexSettings | None = None) -> list[str]:
     """Give each missing alias its first index `<alias>-v1`; return the aliases created. Idempotent.
 
     The fixed first name makes concurrent workers harmless: one creates it, the others find it exists. Existing
     indices receive the current mapping, so fields added to the table reach them; a changed type is refused
-    here (400), and needs a rebuild (`sgs reindex`), as do `SPEED_ONLY` parameters (a warning, not an error).
+    here (400), and needs a rebuild (`sgs reindex`).
     """
     created = []
     for alias in names.aliases:
         mapping = mapping_for(names, alias)
         if await es.indices.exists_alias(name=alias):
-            await _update_mapping(es, alias, mapping)
+            await es.indices.put_mapping(index=alias, **mapping)
             continue
         try:
             await create_index(es, f"{alias}-v1", mapping, settings or IndexSettings(), alias=alias)

@@ -194,12 +194,7 @@ def build(params: SearchParams) -> dict[str, Any]:
         body["highlight"] = {
             "pre_tags": [MARK_START],
             "post_tags": [MARK_END],
-            # A phrase is matched on the field's `_index_phrase` pairs (search_indices.SPEED_ONLY): the
-            # highlighter must be told to mark those matches in the field's text too.
-            "fields": {
-                name: {"number_of_fragments": 2, "fragment_size": 80, "matched_fields": [name, f"{name}._index_phrase"]}
-                for name in HIGHLIGHTED
-            },
+            "fields": {name: {"number_of_fragments": 2, "fragment_size": 80} for name in HIGHLIGHTED},
         }
     if params.sort == "newest":
         body["sort"] = [{"decision_date": "desc"}, {"decision_id": "asc"}]

@@ -15,15 +15,7 @@ from aiohttp import web
 from elasticsearch import AsyncElasticsearch, Elasticsearch
 
 from sgs.config import Settings
-from sgs.connectors.search_indices import (
-    IndexNames,
-    IndexSettings,
-    create_index,
-    ensure_indices,
-    mapping_for,
-    public_query_filter,
-    without_speed_parameters,
-)
+from sgs.connectors.search_indices import IndexNames, ensure_indices, public_query_filter
 from sgs.connectors.search_writer import BulkWriter, IndexWrite, RetriesExhaustedError, WriteResult, documents_for
 from sgs.deploy.local.stack import LocalStack
 from tests.integration.conftest import free_port
@@ -84,33 +76,6 @@ def test_ensure_indices_twice_is_harmless(settings: Settings, names: IndexNames)
         for alias in names.aliases:
             assert list(es.indices.get_alias(name=alias)) == [f"{alias}-v1"]
         assert es.indices.get_mapping(index=names.archive)[f"{names.archive}-v1"]["mappings"]["dynamic"] == "strict"
-
-
-def test_indices_made_before_the_speed_parameters_are_kept_gain_new_fields_and_are_named_for_a_rebuild(
-    settings: Settings, stack: LocalStack, caplog: pytest.LogCaptureFixture
-) -> None:
-    names = IndexNames(f"{settings.index_prefix}older-")
-    olders = {alias: without_speed_parameters(mapping_for(names, alias)) for alias in names.aliases}
-    penalties = names.public_alias("penalty")
-    del olders[penalties]["properties"]["facts"]  # a field the table gained since
-
-    async def upgrade() -> list[str]:
-        async with AsyncElasticsearch(settings.elasticsearch) as es:
-            for alias, older in olders.items():
-                await create_index(es, f"{alias}-v1", older, IndexSettings(), alias=alias)
-            return await ensure_indices(es, names)
-
-    try:
-        with caplog.at_level(logging.WARNING, logger="sgs.connectors.search_indices"):
-            assert asyncio.run(upgrade()) == []
-        warned = " ".join(r.getMessage() for r in caplog.records)
-        assert penalties in warned and names.rejections in warned and "sgs reindex" in warned
-        with Elasticsearch(settings.elasticsearch) as es:
-            properties = es.indices.get_mapping(index=penalties)[f"{penalties}-v1"]["mappings"]["properties"]
-        assert properties["facts"]["type"] == "text" and "index_phrases" not in properties["subject_name"]
-    finally:
-        with Elasticsearch(settings.elasticsearch) as es:
-            es.indices.delete(index=list(es.indices.get(index=f"{names.prefix}*")))
 
 
 def test_workers_ensuring_indices_at_once_create_each_alias_once(settings: Settings, stack: LocalStack) -> None:

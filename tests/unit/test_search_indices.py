@@ -13,15 +13,12 @@ from sgs.connectors.search_indices import (
     ARCHIVE_PLATFORM_FIELDS,
     EXACT_TEXT,
     PUBLIC_PLATFORM_FIELDS,
-    SPEED_ONLY,
     IndexNames,
     archive_mapping,
     deadlines_mapping,
     mapping_for,
     public_mapping,
     public_query_filter,
-    rejections_mapping,
-    without_speed_parameters,
 )
 from sgs.connectors.search_writer import documents_for
 from sgs.core.decision import Decision
@@ -113,27 +110,6 @@ def test_platform_fields_do_not_shadow_table_fields() -> None:
 def test_exact_text_names_text_fields() -> None:
     text_fields = {f.name for kind in KINDS for f in fields_of(kind) if f.type == "text"}
     assert text_fields >= EXACT_TEXT
-
-
-def test_text_fields_index_bigrams_and_offsets_and_older_indices_differ_only_there() -> None:
-    mapping = public_mapping("penalty")
-    assert mapping["properties"]["subject_name"] | SPEED_ONLY == mapping["properties"]["subject_name"]
-    older = without_speed_parameters(mapping)
-    assert older["properties"]["subject_name"] == {
-        "type": "text",
-        "analyzer": "standard",
-        "fields": {"keyword": {"type": "keyword", "ignore_above": 256}},
-    }
-    for name, field in mapping["properties"].items():
-        if field["type"] != "text":
-            assert older["properties"][name] == field
-    assert older["dynamic"] == "strict" and mapping["properties"]["subject_name"]["index_phrases"]
-    nested = rejections_mapping()["properties"]["problems"]["properties"]["message"]
-    assert nested["index_phrases"]
-    assert (
-        "index_phrases"
-        not in without_speed_parameters(rejections_mapping())["properties"]["problems"]["properties"]["message"]
-    )
 
 
 def test_names_and_their_mappings() -> None:
