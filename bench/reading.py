@@ -5,7 +5,8 @@
 
 search     N public documents (realistic licences and penalties, `sgs.connectors.simulate`, as the publisher
            writes them) are bulk-indexed into a fresh prefix; a real `sgs web` serves them; C concurrent clients
-           send name, unified-code and document-number queries (a third each) to GET /api/v1/search.
+           send name, unified-code and document-number queries (a third each) to GET /api/v1/search, once
+           Elasticsearch has finished the merges the load left (a portal's index is a settled one).
            Prints p50/p95/p99 per query type (goal p95 ≤ 100 ms).
 dashboard  a year of deadline states (E decisions decided over the last 365 days, mostly on time) and their
            archive documents in a fresh prefix; times GET /dashboard and its three chart APIs (cold, then warm).
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import os
 import random
 import statistics
@@ -31,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 from elasticsearch import Elasticsearch, helpers
 
@@ -125,24 +128,30 @@ class WebProcess:
 
 
 async def load(url: str, sample: list[dict[str, str]], clients: int, requests: int) -> dict[str, list[float]]:
+    """C clients, each sending its next request when the last is answered. aiohttp rather than httpx: the
+    clients share the two cores with the server they measure, and httpx took a third of them."""
     kinds = ("name", "code", "document_number")
     latencies: dict[str, list[float]] = defaultdict(list)
     rng = random.Random(7)
     plan = [(kinds[i % 3], rng.choice(sample)) for i in range(requests)]
     plan = [(k, s) for k, s in plan if s[k]]
 
-    async def client(http: httpx.AsyncClient) -> None:
+    async def client(http: aiohttp.ClientSession) -> None:
         while plan:
             kind, identity = plan.pop()
             params = {"q": identity[kind]} if kind != "code" else {"code": identity["code"]}
             started = time.perf_counter()
-            response = await http.get("/api/v1/search", params=params)
+            async with http.get("/api/v1/search", params=params) as response:
+                body = await response.read()
             latencies[kind].append(time.perf_counter() - started)
-            if response.status_code != 200 or not response.json()["total"]:
-                raise RuntimeError(f"{kind} query {params} answered {response.status_code}: {response.text[:200]}")
+            if response.status != 200 or not json.loads(body)["total"]:
+                raise RuntimeError(f"{kind} query {params} answered {response.status}: {body[:200]!r}")
 
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=httpx.Limits(max_connections=clients)) as http:
-        await http.get("/api/v1/search", params={"q": sample[0]["name"]})  # warm up
+    connector = aiohttp.TCPConnector(limit=clients)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as http:
+        async with http.get("/api/v1/search", params={"q": sample[0]["name"]}) as warm_up:
+            await warm_up.read()
         await asyncio.gather(*(client(http) for _ in range(clients)))
     return latencies
 
@@ -160,10 +169,25 @@ def sample_of(es: Elasticsearch, names: IndexNames) -> list[dict[str, str]]:
     ]
 
 
+def settle(es: Elasticsearch, limit: float = 300) -> None:
+    """Wait for the merges a bulk load leaves behind: a portal serves a settled index with a trickle of
+    writes, and searches measured during those merges would be measuring the merges too."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        merging = sum(
+            node["indices"]["merges"]["current"] for node in es.nodes.stats(metric="indices")["nodes"].values()
+        )
+        if not merging:
+            break
+        time.sleep(2)
+    say(f"index settled after {time.monotonic() - started:.0f} s (merges done)")
+
+
 def bench_search(
     settings: Settings, es: Elasticsearch, names: IndexNames, n: int, clients: int, requests: int, reuse: bool
 ) -> None:
     sample = sample_of(es, names) if reuse else index_decisions(es, names, n)
+    settle(es)
     count = es.count(index=",".join(names.public_alias(k) for k in ("licence", "penalty")))["count"]
     web = WebProcess(dataclasses.replace(settings, web_rate=1e9, web_burst=1e9))
     try:
