@@ -62,17 +62,49 @@ class GatewayError(Exception):
         self.status, self.code, self.message, self.extra = status, code, message, extra
 
 
-def current_department(request: Request) -> Department:
-    """The department whose key the request carries (401 otherwise)."""
-    header = request.headers.get("authorization", "")
+def department_of(header: str, directory: DepartmentDirectory) -> Department:
+    """The department whose key an Authorization header carries (GatewayError 401 otherwise)."""
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise GatewayError(401, "auth.missing", "缺少凭证：请在请求头中使用 Authorization: Bearer <密钥>")
-    directory: DepartmentDirectory = request.app.state.parts["directory"]
     found = directory.authenticate(key)
     if found is None:
         raise GatewayError(401, "auth.invalid", "密钥无效或已吊销，请联系平台运维人员")
     return found
+
+
+def current_department(request: Request) -> Department:
+    """The department `AuthenticateFirst` found for the request (for a /v1/ path), else from its header."""
+    found: Department | None = getattr(request.state, "department", None)
+    return found or department_of(request.headers.get("authorization", ""), request.app.state.parts["directory"])
+
+
+def error_response(exc: GatewayError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    if "retry_after" in exc.extra:
+        headers["Retry-After"] = str(exc.extra["retry_after"])
+    body = {"error": {"code": exc.code, "message": exc.message, **exc.extra}}
+    return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+class AuthenticateFirst:
+    """Answers 401 to a /v1/ request without a valid key before a byte of its body is read: an unknown client
+    must not make the gateway receive and parse bodies (up to the size limit) it will refuse anyway. The
+    department found goes to the endpoint in the request's state (`current_department`)."""
+
+    def __init__(self, app: ASGIApp, directory: Callable[[], DepartmentDirectory]) -> None:
+        self.app, self.directory = app, directory
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            try:
+                department = department_of(header, self.directory())
+            except GatewayError as refused:
+                await error_response(refused)(scope, receive, send)
+                return
+            scope.setdefault("state", {})["department"] = department
+        await self.app(scope, receive, send)
 
 
 Caller = Annotated[Department, Depends(current_department)]
@@ -161,11 +193,7 @@ def create_app(
 
     @app.exception_handler(GatewayError)
     async def gateway_error(_request: Request, exc: GatewayError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
-        if "retry_after" in exc.extra:
-            headers["Retry-After"] = str(exc.extra["retry_after"])
-        body = {"error": {"code": exc.code, "message": exc.message, **exc.extra}}
-        return JSONResponse(body, status_code=exc.status, headers=headers)
+        return error_response(exc)
 
     @app.exception_handler(ApiError)
     @app.exception_handler(TransportError)
@@ -188,6 +216,7 @@ def create_app(
         return settings.gateway_max_upload_bytes if path == "/v1/imports" else settings.gateway_max_body_bytes
 
     app.add_middleware(BodyLimit, limit_for=body_limit)
+    app.add_middleware(AuthenticateFirst, directory=lambda: parts["directory"])  # runs before BodyLimit
 
     @app.middleware("http")
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from elasticsearch import NotFoundError
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
 from sgs.config import Settings
 from sgs.connectors import feedback
 from sgs.connectors.departments import Department, DepartmentDirectory, key_index, new_department
-from sgs.connectors.gateway.app import create_app
+from sgs.connectors.gateway.app import AuthenticateFirst, create_app
 from sgs.connectors.gateway.producer import Delivered
 from sgs.connectors.publisher import Prepared
 from sgs.core.calendar import load_calendar
@@ -179,3 +183,35 @@ def test_revoking_what_is_no_decision_id_is_a_422(gateway: tuple[TestClient, Pro
     response = client.post("/v1/decisions/abc/revoke", headers=bearer(KEY_A))
     assert response.status_code == 422 and response.json()["error"]["code"] == "revoke.decision_id"
     assert producer.sent == []
+
+
+def test_a_request_without_a_valid_key_is_refused_before_its_body_is_read() -> None:
+    reached: list[str] = []
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        reached.append(scope["state"]["department"].code)
+        await receive()
+        await JSONResponse({}, 202)(scope, receive, send)
+
+    async def call(headers: list[tuple[bytes, bytes]]) -> tuple[int, dict[str, Any], int]:
+        reads, sent = 0, []
+
+        async def receive() -> Message:
+            nonlocal reads
+            reads += 1
+            return {"type": "http.request", "body": b"[" * 1000, "more_body": False}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/v1/decisions", "headers": headers}
+        await AuthenticateFirst(endpoint, lambda: Directory([DEPARTMENT_A]))(scope, receive, send)
+        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        return sent[0]["status"], json.loads(body), reads
+
+    for headers in ([], [(b"authorization", b"Bearer nope")], [(b"authorization", f"Basic {KEY_A}".encode())]):
+        status, body, reads = asyncio.run(call(headers))
+        assert (status, reads) == (401, 0) and body["error"]["code"] in ("auth.missing", "auth.invalid")
+    assert reached == []
+    assert asyncio.run(call([(b"authorization", f"Bearer {KEY_A}".encode())]))[::2] == (202, 1)
+    assert reached == [DEPARTMENT_A.code]
