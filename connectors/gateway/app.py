@@ -374,6 +374,8 @@ def create_app(
                 )
             except TemplateError as exc:
                 raise GatewayError(422, "import.unreadable", str(exc)) from exc
+        # Admitted for one token, charged for every row read: a file is as many decisions as a batch.
+        buckets.charge(caller.code, max(0, summary.read - 1), monotonic())
         result = summary.as_dict()
         result.pop("report")
         return result

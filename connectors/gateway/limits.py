@@ -23,3 +23,9 @@ class TokenBuckets:
             return (cost - tokens) / self.rate if cost <= self.burst else float("inf")
         self._buckets[department] = (tokens - cost, now)
         return 0.0
+
+    def charge(self, department: str, cost: float, now: float) -> None:
+        """Take `cost` tokens whatever is left, for work whose size is known only once done (an imported
+        file's rows): the bucket may go below zero, and the department waits until it has refilled."""
+        tokens, at = self._buckets.get(department, (self.burst, now))
+        self._buckets[department] = (min(self.burst, tokens + (now - at) * self.rate) - cost, now)

@@ -7,6 +7,7 @@ import dataclasses
 import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -215,3 +216,28 @@ def test_a_request_without_a_valid_key_is_refused_before_its_body_is_read() -> N
     assert reached == []
     assert asyncio.run(call([(b"authorization", f"Bearer {KEY_A}".encode())]))[::2] == (202, 1)
     assert reached == [DEPARTMENT_A.code]
+
+
+def test_an_imported_file_costs_its_rows_against_the_departments_rate(tmp_path: Path) -> None:
+    app = create_app(
+        dataclasses.replace(SETTINGS, gateway_rate=1.0, gateway_burst=5.0),
+        directory=Directory([DEPARTMENT_A]),
+        producer=Producer(),  # type: ignore[arg-type]
+        elasticsearch=Index(),  # type: ignore[arg-type]
+        calendar=load_calendar(None),
+        clock=lambda: NOW,
+        webhooks=False,
+    )
+    rows = [licence(document_number=f"信市监许〔2025〕{n}号") for n in range(1, 11)]
+    upload = "\n".join(json.dumps(row, ensure_ascii=False) for row in rows).encode()
+    with TestClient(app) as client:
+        imported = client.post(
+            "/v1/imports",
+            params={"kind": "licence", "dry_run": "true"},
+            files={"file": ("rows.jsonl", upload)},
+            headers=bearer(KEY_A),
+        )
+        assert imported.status_code == 200 and imported.json()["read"] == 10
+        # 5 tokens, 1 to be admitted, 9 more charged for the other rows: 5 seconds in debt at 1/s.
+        after = client.post("/v1/decisions", json={"kind": "licence", "record": licence()}, headers=bearer(KEY_A))
+        assert after.status_code == 429 and int(after.headers["retry-after"]) >= 5
