@@ -36,6 +36,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sgs.config import Settings
@@ -73,10 +74,10 @@ def department_of(header: str, directory: DepartmentDirectory) -> Department:
     return found
 
 
-def current_department(request: Request) -> Department:
-    """The department `AuthenticateFirst` found for the request (for a /v1/ path), else from its header."""
-    found: Department | None = getattr(request.state, "department", None)
-    return found or department_of(request.headers.get("authorization", ""), request.app.state.parts["directory"])
+async def current_department(request: Request) -> Department:
+    """The department `AuthenticateFirst` found for the request (every route that needs one is under /v1/)."""
+    department: Department = request.state.department
+    return department
 
 
 def error_response(exc: GatewayError) -> JSONResponse:
@@ -97,11 +98,12 @@ class AuthenticateFirst:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/v1/"):
-            header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
             try:
-                department = department_of(header, self.directory())
+                department = department_of(Headers(scope=scope).get("authorization", ""), self.directory())
             except GatewayError as refused:
-                await error_response(refused)(scope, receive, send)
+                response = error_response(refused)
+                response.headers["Connection"] = "close"  # nor is the body read after the answer
+                await response(scope, receive, send)
                 return
             scope.setdefault("state", {})["department"] = department
         await self.app(scope, receive, send)
@@ -222,7 +224,9 @@ def create_app(
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "other")
+        route = getattr(request.scope.get("route"), "path", None)
+        if route is None:  # not routed: refused by AuthenticateFirst, or no such path
+            route = "/v1/*" if request.url.path.startswith("/v1/") else "other"
         metrics.REQUESTS.labels(route, str(response.status_code)).inc()
         metrics.REQUEST_SECONDS.labels(route).observe(time.perf_counter() - started)
         return response
@@ -358,6 +362,12 @@ def create_app(
         if not dry_run and not parts["producer"].broker_up:
             raise GatewayError(503, "broker.unavailable", "消息队列暂不可用，未导入任何数据，请稍后重试")
         throttle(caller, 1)
+        read = 0
+
+        def count(rows: int) -> None:
+            nonlocal read
+            read = rows
+
         with tempfile.TemporaryDirectory(prefix="sgs-import-") as folder:
             path = Path(folder) / f"upload{suffix}"
             await _save(file, path, settings.gateway_max_upload_bytes)
@@ -370,12 +380,16 @@ def create_app(
                     publish_to=None if dry_run else settings,
                     producer_config={"message.timeout.ms": 60_000},
                     report=Path(folder) / "report.csv",
+                    progress=count,
                     display_name=file.filename,
                 )
             except TemplateError as exc:
                 raise GatewayError(422, "import.unreadable", str(exc)) from exc
-        # Admitted for one token, charged for every row read: a file is as many decisions as a batch.
-        buckets.charge(caller.code, max(0, summary.read - 1), monotonic())
+            finally:
+                if not dry_run:
+                    # Admitted for one token, charged for every row read (also of a file unreadable past some
+                    # row: the rows before were published): a file is as many decisions as a batch.
+                    buckets.charge(caller.code, max(0, read - 1), monotonic())
         result = summary.as_dict()
         result.pop("report")
         return result

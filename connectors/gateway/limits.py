@@ -14,10 +14,13 @@ class TokenBuckets:
     burst: float  # how many decisions a department may send at once
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # department -> (tokens, at)
 
+    def _tokens(self, department: str, now: float) -> float:
+        tokens, at = self._buckets.get(department, (self.burst, now))
+        return min(self.burst, tokens + (now - at) * self.rate)
+
     def take(self, department: str, cost: float, now: float) -> float:
         """Take `cost` tokens; returns 0 when allowed, else the seconds to wait before the request would be."""
-        tokens, at = self._buckets.get(department, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - at) * self.rate)
+        tokens = self._tokens(department, now)
         if cost > tokens:
             self._buckets[department] = (tokens, now)
             return (cost - tokens) / self.rate if cost <= self.burst else float("inf")
@@ -27,5 +30,4 @@ class TokenBuckets:
     def charge(self, department: str, cost: float, now: float) -> None:
         """Take `cost` tokens whatever is left, for work whose size is known only once done (an imported
         file's rows): the bucket may go below zero, and the department waits until it has refilled."""
-        tokens, at = self._buckets.get(department, (self.burst, now))
-        self._buckets[department] = (min(self.burst, tokens + (now - at) * self.rate) - cost, now)
+        self._buckets[department] = (self._tokens(department, now) - cost, now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,10 +19,14 @@ from starlette.types import Message, Receive, Scope, Send
 from sgs.config import Settings
 from sgs.connectors import feedback
 from sgs.connectors.departments import Department, DepartmentDirectory, key_index, new_department
+from sgs.connectors.gateway import app as gateway_app
 from sgs.connectors.gateway.app import AuthenticateFirst, create_app
 from sgs.connectors.gateway.producer import Delivered
+from sgs.connectors.importer import ImportSummary
 from sgs.connectors.publisher import Prepared
+from sgs.connectors.templates import TemplateError
 from sgs.core.calendar import load_calendar
+from sgs.core.fields import Kind
 
 from .factories import AUTHORITY, DISTRICT_AUTHORITY, licence
 
@@ -218,7 +222,36 @@ def test_a_request_without_a_valid_key_is_refused_before_its_body_is_read() -> N
     assert reached == [DEPARTMENT_A.code]
 
 
-def test_an_imported_file_costs_its_rows_against_the_departments_rate(tmp_path: Path) -> None:
+def test_public_paths_stay_open_and_a_refused_key_gets_the_usual_401(
+    gateway: tuple[TestClient, Producer, Index],
+) -> None:
+    client, producer, _ = gateway
+    for path in ("/openapi.json", "/docs", "/metrics"):
+        assert client.get(path).status_code == 200, path
+    refused = client.post("/v1/decisions", json={"kind": "licence", "record": licence()})
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "auth.missing"
+    assert refused.headers["www-authenticate"] == "Bearer" and refused.headers["connection"] == "close"
+    assert producer.sent == []
+
+
+def fake_import(rows: int, unreadable: bool) -> Callable[..., ImportSummary]:
+    """import_file reduced to what the gateway's rate limit sees of it: rows read, then an answer."""
+
+    def run(path: Path, *, kind: Kind | None, progress: Callable[[int], None], **_: Any) -> ImportSummary:
+        for read in range(1, rows + 1):
+            progress(read)
+        if unreadable:
+            raise TemplateError(f"第 {rows + 1} 行无法读取")
+        return ImportSummary(path.name, kind or "licence", dry_run=False, read=rows, published=rows)
+
+    return run
+
+
+@pytest.mark.parametrize(("unreadable", "status"), [(False, 200), (True, 422)])
+def test_an_import_costs_its_rows_against_the_rate_even_when_unreadable_past_some_row(
+    monkeypatch: pytest.MonkeyPatch, unreadable: bool, status: int
+) -> None:
+    monkeypatch.setattr(gateway_app, "import_file", fake_import(10, unreadable))
     app = create_app(
         dataclasses.replace(SETTINGS, gateway_rate=1.0, gateway_burst=5.0),
         directory=Directory([DEPARTMENT_A]),
@@ -228,16 +261,16 @@ def test_an_imported_file_costs_its_rows_against_the_departments_rate(tmp_path: 
         clock=lambda: NOW,
         webhooks=False,
     )
-    rows = [licence(document_number=f"信市监许〔2025〕{n}号") for n in range(1, 11)]
-    upload = "\n".join(json.dumps(row, ensure_ascii=False) for row in rows).encode()
     with TestClient(app) as client:
-        imported = client.post(
-            "/v1/imports",
-            params={"kind": "licence", "dry_run": "true"},
-            files={"file": ("rows.jsonl", upload)},
-            headers=bearer(KEY_A),
-        )
-        assert imported.status_code == 200 and imported.json()["read"] == 10
-        # 5 tokens, 1 to be admitted, 9 more charged for the other rows: 5 seconds in debt at 1/s.
+
+        def upload(dry_run: bool) -> int:
+            files = {"file": ("rows.jsonl", b"{}\n")}
+            params = {"kind": "licence", "dry_run": str(dry_run).lower()}
+            return client.post("/v1/imports", params=params, files=files, headers=bearer(KEY_A)).status_code
+
+        assert upload(dry_run=True) == status  # a dry run publishes nothing and is not charged
+        assert upload(dry_run=True) == status
+        assert upload(dry_run=False) == status
+        # 5 tokens: 2 for the dry runs, 1 to admit the import, then 9 charged for its other rows.
         after = client.post("/v1/decisions", json={"kind": "licence", "record": licence()}, headers=bearer(KEY_A))
-        assert after.status_code == 429 and int(after.headers["retry-after"]) >= 5
+        assert after.status_code == 429 and int(after.headers["retry-after"]) >= 7
