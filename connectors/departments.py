@@ -24,7 +24,7 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from sgs.config import Settings
 from sgs.connectors.avro import AvroCodec
-from sgs.streams.topics import Topics
+from sgs.streams.topics import Topics, watermarks
 
 KEY_PREFIX = "sgs"
 
@@ -223,7 +223,7 @@ class DepartmentDirectory:
             raise RuntimeError(f"the departments topic {self.topic} is missing: run `sgs topics ensure`")
         ends = {}
         for partition in metadata.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(self.topic, partition), timeout=timeout)
+            low, high = watermarks(consumer, self.topic, partition, timeout=timeout)
             if high > low:
                 ends[partition] = high
         start = start or {}

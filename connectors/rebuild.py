@@ -26,7 +26,7 @@ from sgs.config import Settings
 from sgs.connectors.avro import AvroCodec
 from sgs.connectors.search_indices import IndexNames, IndexSettings, create_index, mapping_for
 from sgs.connectors.search_writer import BulkWriter, IndexWrite, documents_for
-from sgs.streams.topics import Topics
+from sgs.streams.topics import Topics, watermarks
 
 BATCH = 1000  # records decoded and written at a time
 Advance = Callable[[int], None]
@@ -69,9 +69,7 @@ class TopicReader:
             raise RebuildError(f"topic {self.topic}: {metadata.error.str()}")
         first, end = {}, {}
         for partition in metadata.partitions:
-            first[partition], end[partition] = self.consumer.get_watermark_offsets(
-                TopicPartition(self.topic, partition), timeout=15
-            )
+            first[partition], end[partition] = watermarks(self.consumer, self.topic, partition, timeout=15)
         return first, end
 
     def latest(

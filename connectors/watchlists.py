@@ -15,7 +15,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from sgs.config import Settings
 from sgs.connectors.avro import AvroCodec
-from sgs.streams.topics import Topics
+from sgs.streams.topics import Topics, watermarks
 
 
 def watch(settings: Settings, department_code: str, subject_codes: Iterable[str], *, watching: bool = True) -> int:
@@ -47,7 +47,7 @@ def watched_by(settings: Settings, department_code: str) -> list[str]:
         partitions = consumer.list_topics(topic, timeout=15).topics[topic].partitions
         ends = {}
         for partition in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=15)
+            low, high = watermarks(consumer, topic, partition, timeout=15)
             if high > low:
                 ends[partition] = high
         consumer.assign([TopicPartition(topic, partition, 0) for partition in ends])

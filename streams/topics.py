@@ -6,14 +6,34 @@ deadline messages land on the same partition number and one worker owns all of t
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from sgs.config import Settings
 
 RETAIN_FOREVER = "-1"
+# What a partition answers for a moment while its leader moves or is not yet known to the client (a topic just
+# created, a broker restarting); librdkafka refreshes its metadata meanwhile.
+TRANSIENT = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE})
+
+
+def watermarks(consumer: Consumer, topic: str, partition: int, timeout: float, attempts: int = 20) -> tuple[int, int]:
+    """The (first, end) offsets of one partition, asked again while the answer is `TRANSIENT`."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
+            return low, high
+        except KafkaException as exc:
+            error: KafkaError = exc.args[0]
+            if attempt == attempts or error.code() not in TRANSIENT:
+                raise
+            time.sleep(0.25)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from sgs.config import Settings
 from sgs.connectors.avro import AvroCodec
 from sgs.connectors.publisher import RECORD_NAMES
-from sgs.streams.topics import Topics
+from sgs.streams.topics import Topics, watermarks
 
 
 def envelope(
@@ -64,7 +64,7 @@ def read_all(settings: Settings, topic: str, schema: str) -> list[tuple[str | No
     metadata = consumer.list_topics(topic, timeout=10).topics[topic]
     ends = {}
     for partition in metadata.partitions:
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+        low, high = watermarks(consumer, topic, partition, timeout=10)
         if high > low:
             ends[partition] = high
     consumer.assign([TopicPartition(topic, p, 0) for p in ends])
