@@ -9,10 +9,11 @@ from datetime import datetime
 from typing import Any
 
 import faust
+from faust.types import EventT
 
 from sgs.connectors.search_indices import IndexNames
 from sgs.connectors.search_writer import IndexWrite
-from sgs.streams.batches import ack_all, unacked_batches
+from sgs.streams.batches import index_batches
 from sgs.streams.context import Context
 
 log = logging.getLogger(__name__)
@@ -24,25 +25,20 @@ def register(app: faust.App, ctx: Context) -> None:
     rejected = app.topic(topics.rejected, key_type=str, value_type=bytes, value_serializer="raw")
     dead_letter_codec = ctx.codec("dead_letter")
 
+    def document_of(event: EventT[bytes], now: datetime) -> IndexWrite | None:
+        try:
+            record = dead_letter_codec.decode(topics.rejected, event.value)
+        except Exception:  # a dead letter of dead letters would loop: logged for the operator
+            log.exception("undecodable dead letter at %s:%s", event.message.partition, event.message.offset)
+            return None
+        doc_id = f"{event.message.partition}-{event.message.offset}"
+        return IndexWrite(names.rejections, doc_id, event.message.offset, rejection_document(record, now))
+
     @app.agent(rejected, name=f"{ctx.settings.topic_prefix}rejection-indexer")
     async def index_rejections(stream: faust.StreamT[bytes]) -> None:
-        async for events in unacked_batches(stream, BATCH, within=0.2):
-            now = ctx.clock.now()
-            writes = []
-            for event in events:
-                try:
-                    record = dead_letter_codec.decode(topics.rejected, event.value)
-                except Exception:  # a dead letter of dead letters would loop: logged for the operator
-                    log.exception("undecodable dead letter at %s:%s", event.message.partition, event.message.offset)
-                    continue
-                doc_id = f"{event.message.partition}-{event.message.offset}"
-                writes.append(
-                    IndexWrite(names.rejections, doc_id, event.message.offset, rejection_document(record, now))
-                )
-            for result in await ctx.writer.write(writes):
-                if result.outcome == "rejected":
-                    log.error("rejections index refused %s: %s", result.doc_id, result.error)
-            await ack_all(stream, events)
+        await index_batches(
+            stream, ctx.writer, ctx.clock, document_of, what="rejections index", max_events=BATCH, within=0.2
+        )
 
 
 def rejection_document(record: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -15,14 +15,16 @@ Faust's join classes are stubs, so the join is a table and a repartitioned strea
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import faust
+from faust.types import EventT
 
 from sgs.connectors.search_indices import IndexNames
 from sgs.connectors.search_writer import IndexWrite
 from sgs.core.sanctions import SubjectState, on_decision, on_watch
-from sgs.streams.batches import ack_all, unacked_batches
+from sgs.streams.batches import index_batches
 from sgs.streams.context import Context
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,6 @@ def register(app: faust.App, ctx: Context) -> None:
     alerts = app.topic(topics.alerts, key_type=str, value_type=bytes, value_serializer="raw")
     subjects = app.Table(f"{ctx.settings.topic_prefix}subjects", key_type=str)
     current_codec, watch_codec, alert_codec = ctx.codec("current"), ctx.codec("watch"), ctx.codec("alert")
-    writer = ctx.writer
 
     @app.agent(joined, name=f"{ctx.settings.topic_prefix}sanctions")
     async def join(stream: faust.StreamT[bytes]) -> None:
@@ -61,17 +62,14 @@ def register(app: faust.App, ctx: Context) -> None:
                 # As in every table agent: never let an exception escape (Faust would ack and lose the event).
                 log.exception("sanction join at %s:%s failed", event.message.partition, event.message.offset)
 
+    def document_of(event: EventT[bytes], now: datetime) -> IndexWrite:
+        alert = alert_codec.decode(topics.alerts, event.value)
+        document = alert | {"raised_at": alert["raised_at"].isoformat(), "indexed_at": now.isoformat()}
+        # An alert never changes: version 1 for all, so a repeated one is answered 409 (stale, fine).
+        return IndexWrite(names.alerts, alert["alert_id"], 1, document)
+
     @app.agent(alerts, name=f"{ctx.settings.topic_prefix}alert-indexer")
     async def index_alerts(stream: faust.StreamT[bytes]) -> None:
-        async for events in unacked_batches(stream, BATCH, within=0.2):
-            now = ctx.clock.now()
-            writes = []
-            for event in events:
-                alert = alert_codec.decode(topics.alerts, event.value)
-                document = alert | {"raised_at": alert["raised_at"].isoformat(), "indexed_at": now.isoformat()}
-                # An alert never changes: version 1 for all, so a repeated one is answered 409 (stale, fine).
-                writes.append(IndexWrite(names.alerts, alert["alert_id"], 1, document))
-            for result in await writer.write(writes):
-                if result.outcome == "rejected":
-                    log.error("alerts index refused %s: %s", result.doc_id, result.error)
-            await ack_all(stream, events)
+        await index_batches(
+            stream, ctx.writer, ctx.clock, document_of, what="alerts index", max_events=BATCH, within=0.2
+        )
