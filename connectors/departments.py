@@ -24,7 +24,7 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from sgs.config import Settings
 from sgs.connectors.avro import AvroCodec
-from sgs.streams.topics import Topics, watermarks
+from sgs.streams.topics import Topics, filled_ends
 
 KEY_PREFIX = "sgs"
 
@@ -221,11 +221,7 @@ class DepartmentDirectory:
         metadata = consumer.list_topics(self.topic, timeout=timeout).topics[self.topic]
         if metadata.error is not None:
             raise RuntimeError(f"the departments topic {self.topic} is missing: run `sgs topics ensure`")
-        ends = {}
-        for partition in metadata.partitions:
-            low, high = watermarks(consumer, self.topic, partition, timeout=timeout)
-            if high > low:
-                ends[partition] = high
+        ends = filled_ends(consumer, self.topic, metadata.partitions, timeout)
         start = start or {}
         consumer.assign([TopicPartition(self.topic, p, start.get(p, 0)) for p in metadata.partitions])
         return ends

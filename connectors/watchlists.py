@@ -15,7 +15,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from sgs.config import Settings
 from sgs.connectors.avro import AvroCodec
-from sgs.streams.topics import Topics, watermarks
+from sgs.streams.topics import Topics, filled_ends
 
 
 def watch(settings: Settings, department_code: str, subject_codes: Iterable[str], *, watching: bool = True) -> int:
@@ -45,11 +45,7 @@ def watched_by(settings: Settings, department_code: str) -> list[str]:
     consumer = Consumer({"bootstrap.servers": settings.kafka_servers, "group.id": f"watchlist-{uuid.uuid4().hex[:8]}"})
     try:
         partitions = consumer.list_topics(topic, timeout=15).topics[topic].partitions
-        ends = {}
-        for partition in partitions:
-            low, high = watermarks(consumer, topic, partition, timeout=15)
-            if high > low:
-                ends[partition] = high
+        ends = filled_ends(consumer, topic, partitions, 15)
         consumer.assign([TopicPartition(topic, partition, 0) for partition in ends])
         watching: dict[str, bool] = {}
         while ends:

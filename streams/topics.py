@@ -7,6 +7,7 @@ deadline messages land on the same partition number and one worker owns all of t
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
@@ -34,6 +35,16 @@ def watermarks(consumer: Consumer, topic: str, partition: int, timeout: float, a
             if attempt == attempts or error.code() not in TRANSIENT:
                 raise
             time.sleep(0.25)
+
+
+def filled_ends(consumer: Consumer, topic: str, partitions: Iterable[int], timeout: float) -> dict[int, int]:
+    """The end offset of each partition that holds anything: what a reader of a topic's whole log waits for."""
+    ends = {}
+    for partition in partitions:
+        low, high = watermarks(consumer, topic, partition, timeout=timeout)
+        if high > low:
+            ends[partition] = high
+    return ends
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from sgs.config import Settings
 from sgs.connectors.avro import AvroCodec
 from sgs.connectors.publisher import RECORD_NAMES
-from sgs.streams.topics import Topics, watermarks
+from sgs.streams.topics import Topics, filled_ends
 
 
 def envelope(
@@ -62,11 +62,7 @@ def read_all(settings: Settings, topic: str, schema: str) -> list[tuple[str | No
         {"bootstrap.servers": settings.kafka_servers, "group.id": f"test-{uuid.uuid4()}", "enable.auto.commit": False}
     )
     metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-    ends = {}
-    for partition in metadata.partitions:
-        low, high = watermarks(consumer, topic, partition, timeout=10)
-        if high > low:
-            ends[partition] = high
+    ends = filled_ends(consumer, topic, metadata.partitions, 10)
     consumer.assign([TopicPartition(topic, p, 0) for p in ends])
     records: list[tuple[str | None, dict[str, Any]]] = []
     while ends:
