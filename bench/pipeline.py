@@ -59,9 +59,10 @@ from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
-from elasticsearch import AsyncElasticsearch, Elasticsearch
+from elasticsearch import Elasticsearch
 
 from sgs.config import Settings
+from sgs.connectors import search_client
 from sgs.connectors.avro import AvroCodec
 from sgs.connectors.publisher import Publisher
 from sgs.connectors.search_indices import IndexNames, ensure_indices, public_query_filter
@@ -288,7 +289,7 @@ def cleanup(settings: Settings, log_dir: Path, extra_index_prefixes: tuple[str, 
         for future in admin.delete_topics(topics, operation_timeout=30).values():
             with contextlib.suppress(Exception):
                 future.result()
-    with Elasticsearch(settings.elasticsearch) as es:
+    with search_client.client(settings.elasticsearch) as es:
         for prefix in (settings.index_prefix, *extra_index_prefixes):
             with contextlib.suppress(Exception):
                 es.indices.delete(index=f"{prefix}*", expand_wildcards="all")
@@ -307,7 +308,7 @@ class CountSampler(threading.Thread):
 
     def __init__(self, settings: Settings, names: IndexNames, target: int, interval: float = 0.25) -> None:
         super().__init__(daemon=True)
-        self.es = Elasticsearch(settings.elasticsearch, request_timeout=30)
+        self.es = search_client.client(settings.elasticsearch, request_timeout=30)
         self.names, self.target, self.interval = names, target, interval
         self.samples: list[tuple[float, int]] = []
         self.done = threading.Event()
@@ -412,7 +413,7 @@ async def reference_path(settings: Settings, names: IndexNames, total: int, batc
     )
     metadata = consumer.list_topics(topic, timeout=10).topics[topic]
     consumer.assign([TopicPartition(topic, p, 0) for p in metadata.partitions])
-    es = AsyncElasticsearch(settings.elasticsearch, request_timeout=30)
+    es = search_client.async_client(settings.elasticsearch, request_timeout=30)
     writer = BulkWriter(es)
     calendar = load_calendar(settings.calendar_dir)
     seen = written = 0
@@ -540,7 +541,7 @@ def throughput(args: argparse.Namespace) -> None:
 
 
 async def _ensure(settings: Settings, names: IndexNames) -> None:
-    async with AsyncElasticsearch(settings.elasticsearch) as es:
+    async with search_client.async_client(settings.elasticsearch) as es:
         await ensure_indices(es, names)
 
 
@@ -552,7 +553,7 @@ class IdPoller(threading.Thread):
 
     def __init__(self, settings: Settings, names: IndexNames, interval: float) -> None:
         super().__init__(daemon=True)
-        self.es = Elasticsearch(settings.elasticsearch, request_timeout=30)
+        self.es = search_client.client(settings.elasticsearch, request_timeout=30)
         self.aliases = ",".join(names.public_alias(kind) for kind in ("licence", "penalty"))
         self.interval = interval
         self.lock = threading.Lock()
@@ -924,7 +925,7 @@ def sanction_alerts(args: argparse.Namespace) -> None:
         with new_publisher(licensing[1], settings) as publisher:
             for n, company in enumerate(companies):
                 publisher.publish("licence", licence(rng, licensing, 500_000 + n, decided) | company)
-        es, names = Elasticsearch(settings.elasticsearch), IndexNames(settings.index_prefix)
+        es, names = search_client.client(settings.elasticsearch), IndexNames(settings.index_prefix)
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
             es.indices.refresh(index=names.archive)

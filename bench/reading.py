@@ -38,6 +38,7 @@ import httpx
 from elasticsearch import Elasticsearch, helpers
 
 from sgs.config import Settings
+from sgs.connectors import search_client
 from sgs.connectors.search_indices import IndexNames, ensure_indices
 from sgs.connectors.search_writer import documents_for
 from sgs.connectors.simulate import records
@@ -98,7 +99,7 @@ def index_decisions(es: Elasticsearch, names: IndexNames, n: int) -> list[dict[s
                         "document_number": record["document_number"].replace("〔", "[").replace("〕", "]"),
                     }
                 )
-        for ok, item in helpers.streaming_bulk(es, actions, chunk_size=2000, raise_on_error=False, request_timeout=120):
+        for ok, item in helpers.streaming_bulk(es, actions, chunk_size=2000, raise_on_error=False):
             if not ok:
                 raise RuntimeError(f"bulk refused: {item}")
         done += len(batch)
@@ -294,11 +295,10 @@ def main() -> None:
     args.keep = args.keep or bool(reuse)
     settings = dataclasses.replace(Settings.from_env(), index_prefix=prefix, web_port=16191)
     names = IndexNames(settings.index_prefix)
-    es = Elasticsearch(settings.elasticsearch, request_timeout=120)
-    from elasticsearch import AsyncElasticsearch
+    es = search_client.client(settings.elasticsearch, request_timeout=120)
 
     async def prepare() -> None:
-        async with AsyncElasticsearch(settings.elasticsearch) as client:
+        async with search_client.async_client(settings.elasticsearch) as client:
             await ensure_indices(client, names)
 
     asyncio.run(prepare())

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Producer
-from elasticsearch import Elasticsearch
 
 from sgs.config import Settings
+from sgs.connectors import search_client
 from sgs.connectors.avro import AvroCodec
 from sgs.streams import canary
 
@@ -36,7 +36,7 @@ def send(settings: Settings, now: datetime | None = None) -> str:
 
 
 def find(settings: Settings, canary_id: str) -> dict[str, Any] | None:
-    es = Elasticsearch(settings.elasticsearch)
+    es = search_client.client(settings.elasticsearch)
     index = canary.index_name(settings)
     if not es.indices.exists(index=index):
         return None

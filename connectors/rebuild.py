@@ -23,6 +23,7 @@ from elasticsearch import AsyncElasticsearch
 from rich.progress import Progress
 
 from sgs.config import Settings
+from sgs.connectors import search_client
 from sgs.connectors.avro import AvroCodec
 from sgs.connectors.search_indices import IndexNames, IndexSettings, create_index, mapping_for
 from sgs.connectors.search_writer import BulkWriter, IndexWrite, documents_for
@@ -203,7 +204,7 @@ async def rebuild(
     report = RebuildReport({a: f"{a}-{stamp}" for a in IndexNames(settings.index_prefix).from_current_state})
     reader = TopicReader(settings.kafka_servers, Topics(settings.topic_prefix).current)
     try:
-        async with AsyncElasticsearch(settings.elasticsearch, request_timeout=60) as es:
+        async with search_client.async_client(settings.elasticsearch, request_timeout=60) as es:
             run = _Rebuild(settings, es, reader, report)
             try:
                 end = await run.build(index_settings or IndexSettings(), max_refused, progress)

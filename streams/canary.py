@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import faust
-from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_bulk
 
 from sgs.config import Settings
+from sgs.connectors import search_client
 from sgs.connectors.avro import AvroCodec
 from sgs.streams.batches import ack_all, unacked_batches
 
@@ -31,7 +31,7 @@ def index_name(settings: Settings) -> str:
 def register(app: faust.App, settings: Settings) -> None:
     topic = app.topic(topic_name(settings), key_type=str, value_type=bytes, value_serializer="raw")
     codec = AvroCodec(settings.registry, SCHEMA)
-    es = AsyncElasticsearch(settings.elasticsearch)
+    es = search_client.async_client(settings.elasticsearch)
     index = index_name(settings)
 
     @app.agent(topic, name=f"{settings.topic_prefix}canary-indexer")

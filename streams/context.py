@@ -8,6 +8,7 @@ from functools import cached_property
 from elasticsearch import AsyncElasticsearch
 
 from sgs.config import Settings
+from sgs.connectors import search_client
 from sgs.connectors.avro import AvroCodec
 from sgs.connectors.search_writer import BulkWriter
 from sgs.core.calendar import WorkingCalendar, load_calendar
@@ -33,7 +34,7 @@ class Context:
 
     @cached_property
     def elasticsearch(self) -> AsyncElasticsearch:
-        return AsyncElasticsearch(self.settings.elasticsearch, request_timeout=30)
+        return search_client.async_client(self.settings.elasticsearch, request_timeout=30)
 
     @cached_property
     def writer(self) -> BulkWriter:

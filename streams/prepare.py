@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
-from elasticsearch import AsyncElasticsearch
-
 from sgs.config import Settings
+from sgs.connectors import search_client
 from sgs.connectors.search_indices import IndexNames, ensure_indices
 from sgs.streams.topics import ensure_topics
 
@@ -19,7 +18,7 @@ def prepare(settings: Settings) -> None:
     ensure_topics(settings)
 
     async def indices() -> None:
-        async with AsyncElasticsearch(settings.elasticsearch) as es:
+        async with search_client.async_client(settings.elasticsearch) as es:
             await ensure_indices(es, IndexNames(settings.index_prefix))
 
     asyncio.run(indices())

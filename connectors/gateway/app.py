@@ -40,7 +40,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sgs.config import Settings
-from sgs.connectors import feedback
+from sgs.connectors import feedback, search_client
 from sgs.connectors.departments import Department, DepartmentDirectory
 from sgs.connectors.gateway import metrics
 from sgs.connectors.gateway.limits import TokenBuckets
@@ -165,7 +165,7 @@ def create_app(
         parts["producer"] = producer or GatewayProducer(settings)
         if producer is None:
             parts["producer"].start()
-        parts["es"] = elasticsearch or AsyncElasticsearch(settings.elasticsearch, request_timeout=10)
+        parts["es"] = elasticsearch or search_client.async_client(settings.elasticsearch, request_timeout=10)
         parts["calendar"] = calendar or load_calendar(settings.calendar_dir)
         notifier = WebhookNotifier(settings, parts["directory"]) if webhooks else None
         if notifier is not None:

@@ -200,11 +200,10 @@ def _feed(settings: Settings, decisions: int) -> set[str]:
 
 
 def _wait_published(settings: Settings, expected: set[str], worker: subprocess.Popen[bytes]) -> None:
-    from elasticsearch import Elasticsearch
-
+    from sgs.connectors import search_client
     from sgs.connectors.search_indices import IndexNames, public_query_filter
 
-    es, names = Elasticsearch(settings.elasticsearch), IndexNames(settings.index_prefix)
+    es, names = search_client.client(settings.elasticsearch), IndexNames(settings.index_prefix)
     aliases = [names.public_alias("licence"), names.public_alias("penalty")]
     began = time.monotonic()
     while time.monotonic() - began < 180 and worker.poll() is None:
@@ -218,11 +217,10 @@ def _wait_published(settings: Settings, expected: set[str], worker: subprocess.P
 
 
 def _summary(settings: Settings, supervisor_key: str) -> None:
-    from elasticsearch import Elasticsearch
-
+    from sgs.connectors import search_client
     from sgs.connectors.search_indices import IndexNames
 
-    es, names = Elasticsearch(settings.elasticsearch), IndexNames(settings.index_prefix)
+    es, names = search_client.client(settings.elasticsearch), IndexNames(settings.index_prefix)
     time.sleep(2)  # the deadline tracker follows the publisher by a moment
     es.indices.refresh(index=names.deadlines)
     states = es.search(index=names.deadlines, size=0, aggs={"s": {"terms": {"field": "state"}}})

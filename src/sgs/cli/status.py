@@ -16,13 +16,12 @@ STATE_TITLES = {"overdue": "已逾期", "at_risk": "临期（截止日为今天�
 
 
 async def _report(settings: Settings, code: str) -> dict[str, Any]:
-    from elasticsearch import AsyncElasticsearch
-
+    from sgs.connectors import search_client
     from sgs.connectors.feedback import department_report
     from sgs.connectors.search_indices import IndexNames
     from sgs.core.calendar import load_calendar
 
-    async with AsyncElasticsearch(settings.elasticsearch, request_timeout=15) as es:
+    async with search_client.async_client(settings.elasticsearch, request_timeout=15) as es:
         return await department_report(
             es,
             IndexNames(settings.index_prefix),
