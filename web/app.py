@@ -19,35 +19,32 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sgs.config import Settings
+from sgs.connectors import search_client
 from sgs.connectors.gateway.limits import TokenBuckets
 from sgs.connectors.search_indices import IndexNames, public_query_filter
 from sgs.core.calendar import load_calendar
 from sgs.core.codes import check_uscc, normalize_code
 from sgs.core.fields import KINDS, kind_table
-from sgs.web import metrics, search
+from sgs.web import search
+from sgs.web.guard import FastJSONResponse, PublicGuard
 from sgs.web.supervisors import SupervisorKeys
 
 HERE = Path(__file__).resolve().parent
 CHECKOUT_ASSETS = HERE.parent / "deploy" / "web" / "node_modules"  # `make setup` runs npm ci there
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-PUBLIC_CACHE = "public, max-age=30"
 ENTITY_LIMIT = 200
 
 
@@ -71,7 +68,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        parts["es"] = elasticsearch or AsyncElasticsearch(settings.elasticsearch, request_timeout=10)
+        parts["es"] = elasticsearch or search_client.async_client(settings.elasticsearch, request_timeout=10)
         parts["calendar"] = load_calendar(settings.calendar_dir)
         try:
             yield
@@ -95,38 +92,12 @@ def create_app(
         app.mount("/static/vendor/echarts", StaticFiles(directory=echarts), name="echarts")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        client = request.client.host if request.client else "?"
-        public = not request.url.path.startswith(("/dashboard", "/static", "/metrics"))
-        wait = buckets.take(client, 1, monotonic()) if public else 0.0
-        if wait > 0:
-            response: Response = JSONResponse(
-                {"error": {"code": "rate.limited", "message": "查询过于频繁，请稍后再试"}},
-                429,
-                headers={"Retry-After": str(max(1, int(wait) + 1))},
-            )
-        else:
-            response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if public and request.method == "GET" and response.status_code == 200:
-            response.headers.setdefault("Cache-Control", PUBLIC_CACHE)
-        else:
-            response.headers.setdefault("Cache-Control", "no-store")
-        route = getattr(request.scope.get("route"), "path", "other")
-        metrics.REQUESTS.labels(route, str(response.status_code)).inc()
-        if route in ("/", "/api/v1/search"):
-            metrics.SEARCH_SECONDS.observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(PublicGuard, buckets=buckets, monotonic=monotonic)
 
     @app.exception_handler(PublicError)
     async def public_error(request: Request, exc: PublicError) -> Response:
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, exc.status)
+            return FastJSONResponse({"error": {"code": exc.code, "message": exc.message}}, exc.status)
         page = templates.TemplateResponse(
             request, "error.html", {"message": exc.message, "status": exc.status}, status_code=exc.status
         )
@@ -154,13 +125,13 @@ def create_app(
         context = {"params": params, "found": found, "pages": _pages(params, found["total"]), "labels": search.labels}
         return templates.TemplateResponse(request, "search.html", context)
 
-    # JSONResponse directly: the answer is plain JSON data already, and FastAPI's encoder walking every hit
+    # A response directly: the answer is plain JSON data already, and FastAPI's encoder walking every hit
     # was the largest cost of a search.
-    @app.get("/api/v1/search", tags=["公示查询"], response_class=JSONResponse)
+    @app.get("/api/v1/search", tags=["公示查询"], response_class=FastJSONResponse)
     async def api_search(request: Request) -> Response:
         """检索行政许可和行政处罚信息（只读；只返回公开、已脱敏的信息）。"""
         params, found = await run_search(request)
-        return JSONResponse({"page": params.page, "size": params.size, **found})
+        return FastJSONResponse({"page": params.page, "size": params.size, **found})
 
     async def entity_records(code: str) -> tuple[str, list[dict[str, Any]]]:
         normalized = normalize_code(code)
@@ -181,11 +152,11 @@ def create_app(
         context = {"code": normalized, "name": name, "records": records, "labels": search.labels}
         return templates.TemplateResponse(request, "entity.html", context)
 
-    @app.get("/api/v1/entities/{code}", tags=["公示查询"], response_class=JSONResponse)
+    @app.get("/api/v1/entities/{code}", tags=["公示查询"], response_class=FastJSONResponse)
     async def api_entity(code: str) -> Response:
         """一个统一社会信用代码的全部公开许可与处罚，按决定日期从新到旧。"""
         normalized, records = await entity_records(code)
-        return JSONResponse({"code": normalized, "total": len(records), "results": records})
+        return FastJSONResponse({"code": normalized, "total": len(records), "results": records})
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:

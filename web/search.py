@@ -9,6 +9,7 @@ which hold only the masked public view.
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass
 from datetime import date
@@ -213,13 +214,18 @@ def highlight_html(fragment: str) -> str:
     return escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
 
 
+@functools.cache
+def _shown(kind: str) -> tuple[str, ...]:
+    """The fields a result of `kind` may show, in the order the API gives them. Defence in depth: the public
+    documents hold no never-public field, and none is shown even if one did."""
+    public = sorted(f.name for f in fields_of(kind) if f.publicity != "never") if kind in KINDS else []
+    return (*PLATFORM_FIELDS, *public)
+
+
 def hit_view(hit: dict[str, Any]) -> dict[str, Any]:
     """One result as the public sees it: the public document's fields (already masked) and highlights."""
     source = hit["_source"]
-    kind = source.get("kind", "")
-    # Defence in depth: the public documents hold no never-public field, and none is shown even if one did.
-    shown = {f.name for f in fields_of(kind) if f.publicity != "never"} if kind in KINDS else set()
-    view = {name: source[name] for name in (*PLATFORM_FIELDS, *sorted(shown)) if source.get(name) not in (None, "")}
+    view = {name: source[name] for name in _shown(source.get("kind", "")) if source.get(name) not in (None, "")}
     view["highlight"] = {
         name: [highlight_html(fragment) for fragment in fragments]
         for name, fragments in hit.get("highlight", {}).items()
