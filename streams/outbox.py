@@ -25,7 +25,8 @@ class Outbox:
                 "enable.idempotence": True,
                 "acks": "all",
                 "partitioner": "murmur2_random",
-                # Uncompressed: the workers' own consumer (aiokafka) reads lz4 or zstd only with extra libraries.
+                # Uncompressed: the worker reads its own messages back on the same host; compression would cost
+                # CPU on both ends to save bytes that never cross a network here.
                 "linger.ms": 5,
                 # Never give up on a message: an outage holds the batch back until the broker is back.
                 "message.timeout.ms": 0,
