@@ -12,7 +12,6 @@ The writer knows nothing of Kafka; `documents_for` turns one current-state recor
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import orjson
 from elasticsearch import ApiError, AsyncElasticsearch, ConnectionTimeout
 from elasticsearch import ConnectionError as Unreachable
 
@@ -178,7 +178,7 @@ def documents_for(state: Mapping[str, Any], names: IndexNames, *, indexed_at: da
 
 
 def _document(text: str | None) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(text) if text else {}
+    document: dict[str, Any] = orjson.loads(text) if text else {}
     if document.get("document_number"):
         document["document_number_normalized"] = normalize_document_number(document["document_number"])
     return document

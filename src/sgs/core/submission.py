@@ -8,11 +8,12 @@ rule of the pipeline is tested without Kafka.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
+
+import orjson
 
 from sgs.core.calendar import WorkingCalendar
 from sgs.core.codes import check_uscc, normalize_code
@@ -174,8 +175,8 @@ def _current_record(
 ) -> dict[str, Any]:
     public = archive = None
     if decision is not None:
-        public = json.dumps(public_view(decision), ensure_ascii=False)
-        archive = json.dumps(archive_view(decision), ensure_ascii=False)
+        public = orjson.dumps(public_view(decision)).decode()
+        archive = orjson.dumps(archive_view(decision)).decode()
     return {
         "decision_id": decision_id,
         "kind": kind,
