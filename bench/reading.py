@@ -1,12 +1,13 @@
 """The reading side, measured against the real local Elasticsearch (the stack must be up; no worker needed).
 
-    .venv/bin/python bench/reading.py search     [-n 1000000] [--clients 20] [--requests 3000]
+    .venv/bin/python bench/reading.py search     [-n 1000000] [--clients 20] [--requests 3000] [--warm-up 1500]
     .venv/bin/python bench/reading.py dashboard  [--events 200000]
 
 search     N public documents (realistic licences and penalties, `sgs.connectors.simulate`, as the publisher
            writes them) are bulk-indexed into a fresh prefix; a real `sgs web` serves them; C concurrent clients
            send name, unified-code and document-number queries (a third each) to GET /api/v1/search, once
-           Elasticsearch has finished the merges the load left (a portal's index is a settled one).
+           Elasticsearch has finished the merges the load left (a portal's index is a settled one) and W
+           unmeasured requests have warmed its JIT (a restarted node answers 2–4× slower for a thousand queries).
            Prints p50/p95/p99 per query type (goal p95 ≤ 100 ms).
 dashboard  a year of deadline states (E decisions decided over the last 365 days, mostly on time) and their
            archive documents in a fresh prefix; times GET /dashboard and its three chart APIs (cold, then warm).
@@ -128,12 +129,14 @@ class WebProcess:
         self.process.wait(30)
 
 
-async def load(url: str, sample: list[dict[str, str]], clients: int, requests: int) -> dict[str, list[float]]:
+async def load(
+    url: str, sample: list[dict[str, str]], clients: int, requests: int, seed: int = 7
+) -> dict[str, list[float]]:
     """C clients, each sending its next request when the last is answered. aiohttp rather than httpx: the
     clients share the two cores with the server they measure, and httpx took a third of them."""
     kinds = ("name", "code", "document_number")
     latencies: dict[str, list[float]] = defaultdict(list)
-    rng = random.Random(7)
+    rng = random.Random(seed)
     plan = [(kinds[i % 3], rng.choice(sample)) for i in range(requests)]
     plan = [(k, s) for k, s in plan if s[k]]
 
@@ -186,13 +189,22 @@ def settle(es: Elasticsearch, limit: float = 300) -> None:
 
 
 def bench_search(
-    settings: Settings, es: Elasticsearch, names: IndexNames, n: int, clients: int, requests: int, reuse: bool
+    settings: Settings,
+    es: Elasticsearch,
+    names: IndexNames,
+    n: int,
+    clients: int,
+    requests: int,
+    reuse: bool,
+    warm_up: int,
 ) -> None:
     sample = sample_of(es, names) if reuse else index_decisions(es, names, n)
     settle(es)
     count = es.count(index=",".join(names.public_alias(k) for k in ("licence", "penalty")))["count"]
     web = WebProcess(dataclasses.replace(settings, web_rate=1e9, web_burst=1e9))
     try:
+        if warm_up:  # a portal's Elasticsearch has compiled its hot paths (the JIT) long ago: not measured
+            asyncio.run(load(web.url, sample, clients, warm_up, seed=8))
         started = time.perf_counter()
         latencies = asyncio.run(load(web.url, sample, clients, requests))
         seconds = time.perf_counter() - started
@@ -200,7 +212,10 @@ def bench_search(
         web.close()
     total = sum(len(v) for v in latencies.values())
     rate = total / seconds
-    print(f"== public search: {count:,} public decisions, {clients} clients, {total:,} requests ({rate:,.0f}/s) ==")
+    print(
+        f"== public search: {count:,} public decisions, {clients} clients, {total:,} requests ({rate:,.0f}/s)"
+        f" after {warm_up:,} unmeasured =="
+    )
     for kind, values in latencies.items():
         print(
             f"{kind:<16} p50 {1000 * statistics.median(values):6.1f} ms   p95 {1000 * quantile(values, 0.95):6.1f} ms"
@@ -284,6 +299,7 @@ def main() -> None:
     search.add_argument("-n", type=int, default=1_000_000)
     search.add_argument("--clients", type=int, default=20)
     search.add_argument("--requests", type=int, default=3000)
+    search.add_argument("--warm-up", type=int, default=1500, help="requests sent first, not measured (JIT warm-up)")
     dashboard = commands.add_parser("dashboard")
     dashboard.add_argument("--events", type=int, default=200_000)
     search.add_argument("--reuse", metavar="PREFIX", help="search indices a --keep run left (implies --keep)")
@@ -304,7 +320,7 @@ def main() -> None:
     asyncio.run(prepare())
     try:
         if args.command == "search":
-            bench_search(settings, es, names, args.n, args.clients, args.requests, bool(reuse))
+            bench_search(settings, es, names, args.n, args.clients, args.requests, bool(reuse), args.warm_up)
         else:
             bench_dashboard(settings, es, names, args.events)
     finally:
