@@ -7,6 +7,11 @@ notification is posted once at once; if the receiver does not answer 2xx it goes
 (`<prefix>webhooks.outbox`) and is retried with capped exponential backoff until it is taken — a receiver that
 is down for a day loses nothing. Each carries a stable `notification_id` (also the `X-Sgs-Notification-Id`
 header) for the receiver to drop repeats. The notifier runs in every gateway process (one consumer group).
+
+New notifications are taken a window at a time (up to `WINDOW`): each department's in order, the departments at
+once, so a receiver that hangs delays only its own department. After a department's first failure in a window
+the rest of its window goes to the outbox untried (`deferred`): its receiver is down, and trying each in turn
+would hold the window for a timeout per notification.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +38,9 @@ from sgs.streams.topics import Topics
 log = logging.getLogger(__name__)
 MAX_DELAY_S = 300.0
 NOTIFIED_STATES = ("at_risk", "overdue")
+WINDOW = 200  # new notifications taken at once
+RECEIVERS_AT_ONCE = 8  # departments delivered to in parallel
+DEFERRED = "not tried: an earlier notification of this window failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +144,40 @@ def post_json(url: str, notification: Notification) -> str | None:
     return None if response.is_success else f"HTTP {response.status_code}"
 
 
+def deliver_window(
+    notifications: Sequence[Notification],
+    url_of: Callable[[str], str | None],
+    deliver: Callable[[str, Notification], str | None],
+    pool: ThreadPoolExecutor,
+) -> list[tuple[Notification, str]]:
+    """Post a window of notifications: each department's in order, departments in parallel; returns the ones
+    not delivered, with why — after a department's first failure the rest of its window untried (`DEFERRED`).
+    Departments without a webhook are skipped (nobody asked to hear of it)."""
+    by_department: dict[str, list[Notification]] = {}
+    for notification in notifications:
+        by_department.setdefault(notification.department_code, []).append(notification)
+
+    def one_department(url: str, queue: list[Notification]) -> list[tuple[Notification, str]]:
+        for index, notification in enumerate(queue):
+            error = deliver(url, notification)
+            department = notification.department_code
+            metrics.WEBHOOK_DELIVERIES.labels(department, "failed" if error else "delivered").inc()
+            if error is not None:
+                metrics.WEBHOOK_DELIVERIES.labels(department, "deferred").inc(len(queue) - index - 1)
+                return [(notification, error), *((later, DEFERRED) for later in queue[index + 1 :])]
+        return []
+
+    jobs = [
+        pool.submit(one_department, url, queue)
+        for department, queue in by_department.items()
+        if (url := url_of(department))
+    ]
+    return [failure for job in jobs for failure in job.result()]
+
+
 class WebhookNotifier:
-    """Two threads: new notifications from dead letters and deadline events, and the outbox's retries."""
+    """Two threads: new notifications from dead letters, deadline events and alerts, and the outbox's retries;
+    the posts themselves in a pool (`RECEIVERS_AT_ONCE` departments at once)."""
 
     def __init__(
         self,
@@ -153,6 +194,7 @@ class WebhookNotifier:
         self._alerts = AvroCodec(settings.registry, "alert")
         self._outbox = AvroCodec(settings.registry, "notification")
         self._producer = Producer({"bootstrap.servers": settings.kafka_servers, "enable.idempotence": True})
+        self._pool = ThreadPoolExecutor(RECEIVERS_AT_ONCE, thread_name_prefix="webhook")
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(target=self._guarded, args=(self._notify_new,), name="webhooks", daemon=True),
@@ -167,6 +209,7 @@ class WebhookNotifier:
         self._stop.set()
         for thread in self._threads:
             thread.join(10)
+        self._pool.shutdown(wait=False, cancel_futures=True)
         self._producer.flush(10)
 
     def _consumer(self, group: str, topics: list[str], reset: str) -> Consumer:
@@ -198,13 +241,11 @@ class WebhookNotifier:
         consumer = self._consumer("webhooks", topics, "latest")
         try:
             while not self._stop.is_set():
-                message = consumer.poll(0.5)
-                if message is None or message.error() or message.value() is None:
-                    continue
-                notification = self._notification(message)
-                if notification is not None:
-                    self._attempt(notification)
-                consumer.store_offsets(message=message)
+                messages = [m for m in consumer.consume(WINDOW, 0.5) if not m.error() and m.value() is not None]
+                notifications = [n for n in map(self._notification, messages) if n is not None]
+                self._attempt(notifications)
+                for message in messages:
+                    consumer.store_offsets(message=message)
         finally:
             consumer.close()
 
@@ -218,22 +259,22 @@ class WebhookNotifier:
             return from_sanction_alert(self._alerts.decode(self.topics.alerts, value))
         return from_deadline_event(self._events.decode(self.topics.deadline_events, value))
 
-    def _attempt(self, notification: Notification) -> None:
-        department = self.directory.get(notification.department_code)
-        if department is None or not department.webhook_url:
-            return  # nobody asked to hear of it
-        error = self.deliver(department.webhook_url, notification)
-        metrics.WEBHOOK_DELIVERIES.labels(notification.department_code, "failed" if error else "delivered").inc()
-        if error is None:
-            return
-        attempts = notification.attempts + 1
-        later = self.clock() + timedelta(seconds=retry_delay(attempts))
-        queued = replace(notification, attempts=attempts, not_before=later, last_error=error)
-        log.warning("webhook for %s failed (%s): attempt %d at %s", queued.notification_id, error, attempts, later)
-        value = self._outbox.encode(self.topics.webhooks_outbox, queued.as_record(self.clock()))
-        self._producer.produce(self.topics.webhooks_outbox, key=notification.department_code, value=value)
-        if self._producer.flush(30):
-            raise RuntimeError(f"the outbox did not take {queued.notification_id}")
+    def _url_of(self, department_code: str) -> str | None:
+        department = self.directory.get(department_code)
+        return department.webhook_url if department is not None else None
+
+    def _attempt(self, notifications: Sequence[Notification]) -> None:
+        """Deliver, and put what was not delivered in the outbox (acknowledged before the caller moves on)."""
+        failures = deliver_window(notifications, self._url_of, self.deliver, self._pool)
+        for notification, error in failures:
+            attempts = notification.attempts + (error != DEFERRED)
+            later = self.clock() + timedelta(seconds=retry_delay(max(attempts, 1)))
+            queued = replace(notification, attempts=attempts, not_before=later, last_error=error)
+            log.warning("webhook for %s failed (%s): attempt %d at %s", queued.notification_id, error, attempts, later)
+            value = self._outbox.encode(self.topics.webhooks_outbox, queued.as_record(self.clock()))
+            self._producer.produce(self.topics.webhooks_outbox, key=notification.department_code, value=value)
+        if failures and self._producer.flush(30):
+            raise RuntimeError(f"the outbox did not take {len(failures)} notifications")
 
     def _retry_outbox(self) -> None:
         consumer = self._consumer("webhooks-outbox", [self.topics.webhooks_outbox], "earliest")
@@ -247,7 +288,7 @@ class WebhookNotifier:
                 while notification.not_before and self.clock() < notification.not_before:
                     if self._stop.wait(min(1.0, (notification.not_before - self.clock()).total_seconds())):
                         return  # not stored: the next notifier picks it up again
-                self._attempt(notification)
+                self._attempt([notification])
                 consumer.store_offsets(message=message)
         finally:
             consumer.close()

@@ -13,6 +13,6 @@ DECISIONS = Counter(
 )
 WEBHOOK_DELIVERIES = Counter(
     "sgs_webhook_deliveries_total",
-    "Webhook delivery attempts, by department and outcome (delivered, failed).",
+    "Webhook notifications, by department and outcome (delivered, failed; deferred: not tried after a failure).",
     ["department", "outcome"],
 )

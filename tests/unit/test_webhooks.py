@@ -77,3 +77,47 @@ def test_a_url_that_cannot_work_is_a_failed_delivery_not_an_error() -> None:
     # httpx.InvalidURL is not an httpx.HTTPError: raised, it would stop the notifier on this message for good.
     error = post_json("http://[::1", notification)
     assert error is not None and error.startswith("InvalidURL")
+
+
+def test_a_window_goes_out_per_department_in_order_and_a_hanging_receiver_holds_only_its_own() -> None:
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sgs.connectors.webhooks import DEFERRED, deliver_window
+
+    def note(department: str, n: int) -> Notification:
+        return Notification(f"{department}-{n}", department, "rejected", {})
+
+    window = [note(d, n) for n in range(3) for d in ("slow", "A", "B", "silent")]
+    posted: list[str] = []
+    posted_at: dict[str, float] = {}
+    lock = threading.Lock()
+
+    def deliver(url: str, notification: Notification) -> str | None:
+        if url == "http://slow":
+            time.sleep(0.5)  # a receiver that answers late, then badly
+            return "ReadTimeout"
+        with lock:
+            posted.append(notification.notification_id)
+            posted_at[notification.notification_id] = time.monotonic()
+        return None
+
+    urls = {"slow": "http://slow", "A": "http://a", "B": "http://b", "silent": None}
+    started = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        failures = deliver_window(window, urls.get, deliver, pool)
+    took = time.monotonic() - started
+
+    # The slow department was tried once: its first failure defers the rest of its window, in order.
+    assert [(n.notification_id, error) for n, error in failures] == [
+        ("slow-0", "ReadTimeout"),
+        ("slow-1", DEFERRED),
+        ("slow-2", DEFERRED),
+    ]
+    assert took < 1.0, took  # one timeout, not three
+    assert max(posted_at.values()) - started < 0.4  # the others were not held behind it
+    # Every other department with a webhook got all of its window, each in its own order; none for "silent".
+    assert [i for i in posted if i.startswith("A")] == ["A-0", "A-1", "A-2"]
+    assert [i for i in posted if i.startswith("B")] == ["B-0", "B-1", "B-2"]
+    assert len(posted) == 6
