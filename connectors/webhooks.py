@@ -268,7 +268,7 @@ class WebhookNotifier:
         failures = deliver_window(notifications, self._url_of, self.deliver, self._pool)
         for notification, error in failures:
             attempts = notification.attempts + (error != DEFERRED)
-            later = self.clock() + timedelta(seconds=retry_delay(max(attempts, 1)))
+            later = self.clock() + timedelta(seconds=retry_delay(attempts))  # a deferred one: after 2 s
             queued = replace(notification, attempts=attempts, not_before=later, last_error=error)
             log.warning("webhook for %s failed (%s): attempt %d at %s", queued.notification_id, error, attempts, later)
             value = self._outbox.encode(self.topics.webhooks_outbox, queued.as_record(self.clock()))
