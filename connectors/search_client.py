@@ -34,5 +34,5 @@ def async_client(url: str, **options: Any) -> AsyncElasticsearch:
 
 
 def client(url: str, **options: Any) -> Elasticsearch:
-    """A blocking client of the cluster at `url`, for the CLI, the demo and the tests."""
+    """A blocking client of the cluster at `url`, for the CLI, the demo and the benchmarks."""
     return Elasticsearch(url, serializers=SERIALIZERS, **options)
