@@ -12,21 +12,32 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import logging
+import random
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from sgs.config import Settings
 from sgs.connectors.avro import AvroCodec
 from sgs.streams.topics import Topics, filled_ends
 
 KEY_PREFIX = "sgs"
+ATTEMPTS = 8
+_FENCING_LOG = logging.getLogger(f"{__name__}.writer")
+_FENCING_LOG.setLevel(logging.CRITICAL + 1)
+FENCED = (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)
+
+
+class ChangeRefusedError(ValueError):
+    """A change of the directory that cannot be made (unknown department, one already registered), in Chinese."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +85,13 @@ def issue_key(now: datetime, token: Callable[[int], str] = secrets.token_urlsafe
     return f"{KEY_PREFIX}_{key_id}_{secret}", ApiKey(key_id, _digest(secret), now)
 
 
+def with_key(department: Department, key: ApiKey, now: datetime) -> Department:
+    return dataclasses.replace(department, keys=(*department.keys, key), updated_at=now)
+
+
 def with_new_key(department: Department, now: datetime) -> tuple[str, Department]:
     text, key = issue_key(now)
-    return text, dataclasses.replace(department, keys=(*department.keys, key), updated_at=now)
+    return text, with_key(department, key, now)
 
 
 def with_key_revoked(department: Department, key_id: str, now: datetime) -> Department:
@@ -126,7 +141,7 @@ class DepartmentDirectory:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._next: dict[int, int] = {}  # partition -> the offset after the last record applied by load()
+        self._next: dict[int, int] = {}  # partition -> where load() stopped reading
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -135,16 +150,17 @@ class DepartmentDirectory:
         consumer = self._consumer()
         try:
             ends = self._assign_from_start(consumer, timeout)
+            give_up = time.monotonic() + timeout
+            # Positions, not the offsets of the records read: the log also holds transaction markers.
             while ends:
-                message = consumer.poll(timeout)
-                if message is None:
+                message = consumer.poll(0.2)
+                if message is not None:
+                    self._apply(message)
+                for position in consumer.position([TopicPartition(self.topic, p) for p in ends]):
+                    if position.offset >= ends[position.partition]:
+                        self._next[position.partition] = ends.pop(position.partition)
+                if ends and time.monotonic() > give_up:
                     raise TimeoutError(f"the departments topic {self.topic} did not answer within {timeout:.0f} s")
-                self._apply(message)
-                partition, offset = message.partition() or 0, message.offset() or 0
-                if not message.error():
-                    self._next[partition] = max(self._next.get(partition, 0), offset + 1)
-                if offset + 1 >= ends.get(partition, 0):
-                    ends.pop(partition, None)
         finally:
             consumer.close()
         return self
@@ -187,19 +203,47 @@ class DepartmentDirectory:
     # --- writing (the operator's CLI) ----------------------------------------------------------------
 
     def save(self, department: Department) -> None:
-        producer = Producer({"bootstrap.servers": self.settings.kafka_servers, "enable.idempotence": True})
-        value = self._codec.encode(self.topic, department.as_record())
-        failures: list[str] = []
+        """Write `department` as it is, whatever its latest record holds (set-up and tests; operators' changes
+        go through `update`)."""
+        self.update(department.code, lambda _latest: department)
 
-        def delivered(error: KafkaError | None, _message: object) -> None:
-            if error is not None:
-                failures.append(error.str())
+    def update(self, code: str, change: Callable[[Department | None], Department]) -> Department:
+        """Apply `change` to department `code`'s latest record and write the result, as one step against
+        anyone else changing the same department at the same moment (two operators issuing a key each: both
+        keys must work, neither may overwrite the other's).
 
-        producer.produce(self.topic, key=department.code, value=value, on_delivery=delivered)
-        if producer.flush(30) or failures:
-            raise RuntimeError(f"Kafka did not take the change of {department.code}: {failures or 'no answer'}")
-        with self._lock:
-            self._put(department)
+        Kafka has no compare-and-set, so a transactional producer whose id is the department's serves as its
+        lock: `init_transactions` fences any earlier writer of that department (its commit fails) and waits
+        until a transaction it had committed is complete, and only then is the topic read (read-committed) and
+        `change` applied. A writer fenced in turn starts again from a fresh read. `change` may raise
+        `ChangeRefusedError`.
+        """
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0.1, 0.3 * attempt))  # noqa: S311  (jitter: two fencing each other part)
+            producer = Producer(
+                {
+                    "bootstrap.servers": self.settings.kafka_servers,
+                    "transactional.id": f"{self.settings.topic_prefix}departments-{code}",
+                    "logger": _FENCING_LOG,  # a fenced writer is expected here, and retried, not a fatal error
+                }
+            )
+            try:
+                producer.init_transactions(30)
+                self.load()
+                department = change(self.get(code))
+                producer.begin_transaction()
+                producer.produce(self.topic, key=code, value=self._codec.encode(self.topic, department.as_record()))
+                producer.commit_transaction(30)
+            except KafkaException as exc:
+                error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+                if error is not None and error.code() in FENCED:
+                    continue  # another writer of this department came between: read again, apply again
+                raise RuntimeError(f"Kafka did not take the change of {code}: {exc}") from exc
+            with self._lock:
+                self._put(department)
+            return department
+        raise RuntimeError(f"department {code} kept changing under {ATTEMPTS} attempts; try again")
 
     # --- internals -------------------------------------------------------------------------------------
 
@@ -209,6 +253,7 @@ class DepartmentDirectory:
                 "bootstrap.servers": self.settings.kafka_servers,
                 "group.id": f"{self.settings.topic_prefix}departments-{uuid.uuid4().hex[:8]}",
                 "enable.auto.commit": False,
+                "isolation.level": "read_committed",  # a change whose writer was fenced never took effect
                 "auto.offset.reset": "earliest",  # an offset no longer in the log: everything there is
             }
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from confluent_kafka import TopicPartition
 from elasticsearch import NotFoundError
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
@@ -140,7 +141,7 @@ class Consumer:
     """A departments topic of one partition holding `records` (offsets 0…)."""
 
     def __init__(self, records: list[str]) -> None:
-        self.records, self.position, self.assigned = records, 0, -1
+        self.records, self.next_offset, self.assigned = records, 0, -1
 
     def list_topics(self, topic: str, timeout: float) -> Any:
         partition = type("Metadata", (), {"partitions": {0: None}, "error": None})()
@@ -150,12 +151,15 @@ class Consumer:
         return 0, len(self.records)
 
     def assign(self, partitions: list[Any]) -> None:
-        self.position = self.assigned = partitions[0].offset
+        self.next_offset = self.assigned = partitions[0].offset
+
+    def position(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
+        return [TopicPartition(p.topic, p.partition, self.next_offset) for p in partitions]
 
     def poll(self, _timeout: float) -> Any:
-        if self.position >= len(self.records):
+        if self.next_offset >= len(self.records):
             return None
-        offset, self.position = self.position, self.position + 1
+        offset, self.next_offset = self.next_offset, self.next_offset + 1
         value = self.records[offset]
         return type("Message", (), {"error": lambda _: None, "value": lambda _: value, "partition": lambda _: 0,
                                     "offset": lambda _: offset})()  # fmt: skip

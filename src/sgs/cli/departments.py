@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import NoReturn
 
 import click
@@ -11,12 +12,13 @@ import click
 from sgs.cli.options import unified_code
 from sgs.config import Settings
 from sgs.connectors.departments import (
+    ChangeRefusedError,
     Department,
     DepartmentDirectory,
-    new_department,
+    issue_key,
     utc_now,
+    with_key,
     with_key_revoked,
-    with_new_key,
 )
 from sgs.streams.topics import ensure_topics
 
@@ -50,6 +52,26 @@ def _directory() -> DepartmentDirectory:
         _fail(f"无法读取部门目录（Kafka {settings.kafka_servers}）：{exc}")
 
 
+def _registered(code: str) -> Callable[[Department | None], Department]:
+    def latest_of(latest: Department | None) -> Department:
+        if latest is None:
+            raise ChangeRefusedError(f"部门 {code} 未登记；请先 `sgs departments add {code} --name …`")
+        return latest
+
+    return latest_of
+
+
+def _update(directory: DepartmentDirectory, code: str, change: Callable[[Department | None], Department]) -> Department:
+    """`change` applied to the department's latest record, safe against another operator's change at the same
+    moment (`DepartmentDirectory.update`)."""
+    try:
+        return directory.update(code, change)
+    except ChangeRefusedError as exc:
+        _fail(str(exc))
+    except Exception as exc:
+        _fail(f"部门目录未能保存（Kafka {directory.settings.kafka_servers}）：{exc}")
+
+
 def _hand_over(department: Department, key: str) -> None:
     click.echo(f"{department.name}（{department.code}）的新密钥，只显示这一次，请妥善转交：")
     click.echo(key)
@@ -67,25 +89,25 @@ def departments() -> None:
 @click.option("--webhook", "webhook_url", metavar="URL", callback=_webhook, help="退回和临期提醒推送到的地址（可选）。")
 def add(code: str, name: str, webhook_url: str | None) -> None:
     """登记部门并签发第一把密钥 (register a department and issue its first key)."""
-    directory = _directory()
-    if directory.get(code) is not None:
-        _fail(f"部门 {code} 已登记；要签发新密钥请用 `sgs departments add-key {code}`")
-    key, department = new_department(code, name, webhook_url, utc_now())
-    directory.save(department)
-    _hand_over(department, key)
+    now = utc_now()
+    text, key = issue_key(now)
+
+    def register(latest: Department | None) -> Department:
+        if latest is not None:
+            raise ChangeRefusedError(f"部门 {code} 已登记；要签发新密钥请用 `sgs departments add-key {code}`")
+        return Department(code, name, (key,), webhook_url, now)
+
+    _hand_over(_update(_directory(), code, register), text)
 
 
 @departments.command("add-key")
 @click.argument("code", callback=unified_code)
 def add_key(code: str) -> None:
     """再签发一把密钥，旧密钥仍有效，直到吊销 (issue another key: rotate without downtime)."""
-    directory = _directory()
-    department = directory.get(code)
-    if department is None:
-        _fail(f"部门 {code} 未登记；请先 `sgs departments add {code} --name …`")
-    key, changed = with_new_key(department, utc_now())
-    directory.save(changed)
-    _hand_over(changed, key)
+    now = utc_now()
+    text, key = issue_key(now)
+    registered = _registered(code)
+    _hand_over(_update(_directory(), code, lambda latest: with_key(registered(latest), key, now)), text)
 
 
 @departments.command("revoke-key")
@@ -99,7 +121,8 @@ def revoke_key(key_id: str) -> None:
     if not any(key.key_id == key_id and key.active for key in department.keys):
         click.echo(f"密钥 {key_id} 已吊销")
         return
-    directory.save(with_key_revoked(department, key_id, utc_now()))
+    registered = _registered(department.code)
+    _update(directory, department.code, lambda latest: with_key_revoked(registered(latest), key_id, utc_now()))
     click.echo(f"已吊销 {department.name}（{department.code}）的密钥 {key_id}")
 
 
@@ -110,11 +133,12 @@ def set_webhook(code: str, url: str | None) -> None:
     """设置（或不带URL时清除）部门的推送地址 (set or clear a department's webhook)."""
     import dataclasses
 
-    directory = _directory()
-    department = directory.get(code)
-    if department is None:
-        _fail(f"部门 {code} 未登记")
-    directory.save(dataclasses.replace(department, webhook_url=url or None, updated_at=utc_now()))
+    registered = _registered(code)
+    department = _update(
+        _directory(),
+        code,
+        lambda latest: dataclasses.replace(registered(latest), webhook_url=url or None, updated_at=utc_now()),
+    )
     click.echo(f"{department.name}：推送地址 {'已设为 ' + url if url else '已清除'}")
 
 
