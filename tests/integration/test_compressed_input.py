@@ -11,13 +11,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from sgs.config import Settings
-from sgs.connectors import search_client
 from sgs.connectors.publisher import Publisher
-from sgs.connectors.search_indices import IndexNames, public_query_filter
 from sgs.connectors.simulate import demo_feed
 from sgs.core.dates import CHINA_TZ
 from tests.integration.conftest import WorkerProcess
-from tests.integration.waiting import wait_for
+from tests.integration.waiting import wait_public
 
 CODECS = ("gzip", "snappy", "lz4", "zstd")
 
@@ -37,15 +35,4 @@ def test_compressed_submissions_are_published(settings: Settings, worker: Worker
         assert receipt.status == "accepted" and receipt.decision_id, (receipt.problems, receipt.error)
         ids.add(receipt.decision_id)
 
-    es, names = search_client.client(settings.elasticsearch), IndexNames(settings.index_prefix)
-    aliases = [names.public_alias("licence"), names.public_alias("penalty")]
-
-    def public() -> set[str] | None:
-        assert worker.alive(), f"the worker exited; see {worker.log_path}"
-        if not es.indices.exists_alias(name=aliases):
-            return None
-        query = {"bool": {"filter": [public_query_filter(), {"ids": {"values": sorted(ids)}}]}}
-        found = {hit["_id"] for hit in es.search(index=aliases, query=query)["hits"]["hits"]}
-        return found if found == ids else None
-
-    wait_for(public, timeout=90, what=f"{codec}-compressed submissions public")
+    wait_public(settings, ids, ids, worker, what=f"{codec}-compressed submissions public")

@@ -5,15 +5,12 @@ from __future__ import annotations
 import urllib.request
 from datetime import datetime, timedelta
 
-from elasticsearch import Elasticsearch
-
 from sgs.config import Settings
 from sgs.connectors.publisher import Publisher
-from sgs.connectors.search_indices import IndexNames, public_query_filter
 from sgs.connectors.simulate import demo_feed
 from sgs.core.dates import CHINA_TZ
 from tests.integration.conftest import WorkerProcess
-from tests.integration.waiting import wait_for
+from tests.integration.waiting import wait_for, wait_public
 
 
 def test_sdk_publishes_and_revokes_through_the_pipeline(settings: Settings, worker: WorkerProcess) -> None:
@@ -29,7 +26,7 @@ def test_sdk_publishes_and_revokes_through_the_pipeline(settings: Settings, work
         with Publisher(step.department_code, settings=settings) as publisher:
             receipts.append(publisher.publish(step.kind, step.record))
     assert [r.status for r in receipts] == ["accepted"] * 3, [(r.status, r.problems, r.error) for r in receipts]
-    ids = {r.decision_id for r in receipts}
+    ids = {r.decision_id for r in receipts if r.decision_id is not None}
 
     # A department cannot publish another's decision: refused on the clerk's side, nothing sent.
     foreign = mine[1].record
@@ -44,19 +41,7 @@ def test_sdk_publishes_and_revokes_through_the_pipeline(settings: Settings, work
         assert publisher.revoke(revoked).decision_id == revoked
     assert publisher.results[0].status == "accepted"
 
-    es, names = Elasticsearch(settings.elasticsearch), IndexNames(settings.index_prefix)
-    aliases = [names.public_alias("licence"), names.public_alias("penalty")]
-
-    def public() -> set[str] | None:
-        if not es.indices.exists_alias(name=aliases):
-            return None  # the worker creates the indices when it starts
-        hits = es.search(
-            index=aliases, query={"bool": {"filter": [public_query_filter(), {"ids": {"values": sorted(ids)}}]}}
-        )
-        found = {hit["_id"] for hit in hits["hits"]["hits"]}
-        return found if found == ids - {revoked} else None
-
-    wait_for(public, timeout=90, what="the SDK's decisions public, the revoked one withdrawn")
+    wait_public(settings, ids, ids - {revoked}, worker, what="the SDK's decisions public, the revoked one withdrawn")
 
 
 def test_worker_exports_prometheus_metrics(settings: Settings, worker: WorkerProcess) -> None:
