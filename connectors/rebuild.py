@@ -145,6 +145,8 @@ class _Rebuild:
         new = list(self.report.indices.values())
         await self.es.indices.put_settings(index=new, settings={"refresh_interval": wanted.refresh_interval})
         await self.es.indices.refresh(index=new)
+        # One segment per index before it goes live: what was loaded in bulk is then searched at its cheapest.
+        await self.es.options(request_timeout=3600).indices.forcemerge(index=new, max_num_segments=1)
         return end
 
     async def load(self, values: list[bytes], targets: Mapping[str, str], advance: Advance) -> None:
