@@ -220,7 +220,7 @@ class DepartmentDirectory:
         """
         for attempt in range(ATTEMPTS):
             if attempt:
-                time.sleep(random.uniform(0.1, 0.3 * attempt))  # noqa: S311  (jitter: two fencing each other part)
+                time.sleep(random.uniform(0.1, 0.3 * attempt))  # noqa: S311 - jitter, so two writers fencing each other drift apart
             producer = Producer(
                 {
                     "bootstrap.servers": self.settings.kafka_servers,

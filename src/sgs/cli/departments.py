@@ -52,13 +52,10 @@ def _directory() -> DepartmentDirectory:
         _fail(f"无法读取部门目录（Kafka {settings.kafka_servers}）：{exc}")
 
 
-def _registered(code: str) -> Callable[[Department | None], Department]:
-    def latest_of(latest: Department | None) -> Department:
-        if latest is None:
-            raise ChangeRefusedError(f"部门 {code} 未登记；请先 `sgs departments add {code} --name …`")
-        return latest
-
-    return latest_of
+def _registered(code: str, latest: Department | None) -> Department:
+    if latest is None:
+        raise ChangeRefusedError(f"部门 {code} 未登记；请先 `sgs departments add {code} --name …`")
+    return latest
 
 
 def _update(directory: DepartmentDirectory, code: str, change: Callable[[Department | None], Department]) -> Department:
@@ -106,8 +103,7 @@ def add_key(code: str) -> None:
     """再签发一把密钥，旧密钥仍有效，直到吊销 (issue another key: rotate without downtime)."""
     now = utc_now()
     text, key = issue_key(now)
-    registered = _registered(code)
-    _hand_over(_update(_directory(), code, lambda latest: with_key(registered(latest), key, now)), text)
+    _hand_over(_update(_directory(), code, lambda latest: with_key(_registered(code, latest), key, now)), text)
 
 
 @departments.command("revoke-key")
@@ -121,8 +117,8 @@ def revoke_key(key_id: str) -> None:
     if not any(key.key_id == key_id and key.active for key in department.keys):
         click.echo(f"密钥 {key_id} 已吊销")
         return
-    registered = _registered(department.code)
-    _update(directory, department.code, lambda latest: with_key_revoked(registered(latest), key_id, utc_now()))
+    code = department.code
+    _update(directory, code, lambda latest: with_key_revoked(_registered(code, latest), key_id, utc_now()))
     click.echo(f"已吊销 {department.name}（{department.code}）的密钥 {key_id}")
 
 
@@ -133,11 +129,10 @@ def set_webhook(code: str, url: str | None) -> None:
     """设置（或不带URL时清除）部门的推送地址 (set or clear a department's webhook)."""
     import dataclasses
 
-    registered = _registered(code)
     department = _update(
         _directory(),
         code,
-        lambda latest: dataclasses.replace(registered(latest), webhook_url=url or None, updated_at=utc_now()),
+        lambda latest: dataclasses.replace(_registered(code, latest), webhook_url=url or None, updated_at=utc_now()),
     )
     click.echo(f"{department.name}：推送地址 {'已设为 ' + url if url else '已清除'}")
 
