@@ -25,7 +25,7 @@ from rich.progress import Progress
 from sgs.config import Settings
 from sgs.connectors import search_client
 from sgs.connectors.avro import AvroCodec
-from sgs.connectors.search_indices import IndexNames, IndexSettings, create_index, mapping_for
+from sgs.connectors.search_indices import IndexNames, IndexSettings, create_index, mapping_for, merge_policy_for
 from sgs.connectors.search_writer import BulkWriter, IndexWrite, documents_for
 from sgs.streams.topics import Topics, watermarks
 
@@ -132,7 +132,8 @@ class _Rebuild:
         """Create and fill the new indices up to the topic's current end, ready to be swapped in; return that end."""
         loading = dataclasses.replace(wanted, refresh_interval="-1")  # nobody searches them yet
         for alias, index in self.report.indices.items():
-            await create_index(self.es, index, mapping_for(self.names, alias), loading, alias=None)
+            mapping, merge_policy = mapping_for(self.names, alias), merge_policy_for(self.names, alias)
+            await create_index(self.es, index, mapping, loading, merge_policy, alias=None)
         first, end = await asyncio.to_thread(self.reader.watermarks)
         reading = _advance(progress, f"reading {self.topic}", sum(end[p] - first[p] for p in end))
         latest, self.report.records = await asyncio.to_thread(self.reader.latest, first, end, reading)

@@ -74,29 +74,40 @@ class IndexNames:
 
 
 @dataclass(frozen=True)
+class MergePolicy:
+    segments_per_tier: int
+    floor_segment: str
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "merge.policy.segments_per_tier": self.segments_per_tier,
+            "merge.policy.floor_segment": self.floor_segment,
+        }
+
+
+# The public indices: fewer, larger segments than Elasticsearch's default, because a search pays a term lookup
+# per text field per segment and the public searches them far more than the worker writes (README, "Measured").
+SEARCHED = MergePolicy(segments_per_tier=2, floor_segment="32mb")
+# The archive and the supervisors' indices: Elasticsearch's defaults. Their readers ask for one document or an
+# aggregation, and under load the search-tuned policy merged them about once a refresh: two thirds of
+# Elasticsearch's merge time in a pipeline run went to indices the public never searches.
+WRITTEN = MergePolicy(segments_per_tier=10, floor_segment="2mb")
+
+
+@dataclass(frozen=True)
 class IndexSettings:
     """Defaults suit the single-node local stack; a cluster wants replicas."""
 
     shards: int = 1
     replicas: int = 0
     refresh_interval: str = "1s"
-    # Fewer, larger segments than Elasticsearch's default (10 per tier, 2 MB floor): a search pays a term lookup
-    # per text field per segment, and these indices are read far more than written (README, "Measured").
-    segments_per_tier: int = 2
-    floor_segment: str = "32mb"
 
-    def body(self) -> dict[str, Any]:
+    def body(self, merge_policy: MergePolicy) -> dict[str, Any]:
         return {
             "number_of_shards": self.shards,
             "number_of_replicas": self.replicas,
             "refresh_interval": self.refresh_interval,
-            **self.merge_policy(),
-        }
-
-    def merge_policy(self) -> dict[str, Any]:
-        return {
-            "merge.policy.segments_per_tier": self.segments_per_tier,
-            "merge.policy.floor_segment": self.floor_segment,
+            **merge_policy.settings(),
         }
 
 
@@ -240,17 +251,28 @@ def mapping_for(names: IndexNames, alias: str) -> dict[str, Any]:
     raise ValueError(f"{alias!r} is not an alias of prefix {names.prefix!r}")
 
 
+def merge_policy_for(names: IndexNames, alias: str) -> MergePolicy:
+    return SEARCHED if alias in (names.public_alias(kind) for kind in KINDS) else WRITTEN
+
+
 def public_query_filter() -> dict[str, Any]:
     """The clause every public query carries: withdrawn decisions are never shown."""
     return {"term": {"withdrawn": False}}
 
 
 async def create_index(
-    es: AsyncElasticsearch, index: str, mapping: dict[str, Any], settings: IndexSettings, *, alias: str | None
+    es: AsyncElasticsearch,
+    index: str,
+    mapping: dict[str, Any],
+    settings: IndexSettings,
+    merge_policy: MergePolicy,
+    *,
+    alias: str | None,
 ) -> None:
     """Create `index`; with `alias`, atomically as that alias's write index."""
     aliases = {alias: {"is_write_index": True}} if alias else None
-    await es.indices.create(index=index, mappings=mapping, settings=settings.body(), aliases=aliases)
+    body = settings.body(merge_policy)
+    await es.indices.create(index=index, mappings=mapping, settings=body, aliases=aliases)
 
 
 async def ensure_indices(es: AsyncElasticsearch, names: IndexNames, settings: IndexSettings | None = None) -> list[str]:
@@ -258,18 +280,18 @@ async def ensure_indices(es: AsyncElasticsearch, names: IndexNames, settings: In
 
     The fixed first name makes concurrent workers harmless: one creates it, the others find it exists. Existing
     indices receive the current mapping, so fields added to the table reach them (a changed type is refused
-    here, 400, and needs a rebuild: `sgs reindex`), and the merge policy, which Elasticsearch applies live.
+    here, 400, and needs a rebuild: `sgs reindex`), and their merge policy, which Elasticsearch applies live.
     """
     settings = settings or IndexSettings()
     created = []
     for alias in names.aliases:
-        mapping = mapping_for(names, alias)
+        mapping, merge_policy = mapping_for(names, alias), merge_policy_for(names, alias)
         if await es.indices.exists_alias(name=alias):
             await es.indices.put_mapping(index=alias, **mapping)
-            await es.indices.put_settings(index=alias, settings=settings.merge_policy())
+            await es.indices.put_settings(index=alias, settings=merge_policy.settings())
             continue
         try:
-            await create_index(es, f"{alias}-v1", mapping, settings, alias=alias)
+            await create_index(es, f"{alias}-v1", mapping, settings, merge_policy, alias=alias)
             created.append(alias)
         except BadRequestError as exc:
             if exc.error != "resource_already_exists_exception":

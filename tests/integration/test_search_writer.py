@@ -15,7 +15,7 @@ from aiohttp import web
 from elasticsearch import AsyncElasticsearch, Elasticsearch
 
 from sgs.config import Settings
-from sgs.connectors.search_indices import IndexNames, IndexSettings, ensure_indices, public_query_filter
+from sgs.connectors.search_indices import SEARCHED, WRITTEN, IndexNames, ensure_indices, public_query_filter
 from sgs.connectors.search_writer import BulkWriter, IndexWrite, RetriesExhaustedError, WriteResult, documents_for
 from sgs.deploy.local.stack import LocalStack
 from tests.integration.conftest import free_port
@@ -78,19 +78,19 @@ def test_ensure_indices_twice_is_harmless(settings: Settings, names: IndexNames)
         assert es.indices.get_mapping(index=names.archive)[f"{names.archive}-v1"]["mappings"]["dynamic"] == "strict"
 
 
-def test_ensure_indices_gives_existing_indices_the_merge_policy(settings: Settings, names: IndexNames) -> None:
-    alias = names.public_alias("penalty")
-    policy = {"segments_per_tier": "10", "floor_segment": "2mb"}  # Elasticsearch's defaults, as before
+def test_ensure_indices_gives_existing_indices_their_merge_policy(settings: Settings, names: IndexNames) -> None:
+    public, archive = names.public_alias("penalty"), names.archive
     with Elasticsearch(settings.elasticsearch) as es:
-        es.indices.put_settings(index=alias, settings={f"merge.policy.{k}": v for k, v in policy.items()})
+        es.indices.put_settings(index=public, settings=WRITTEN.settings())  # Elasticsearch's defaults, as before
+        es.indices.put_settings(index=archive, settings=SEARCHED.settings())
     run_with(settings, lambda es: ensure_indices(es, names))
     with Elasticsearch(settings.elasticsearch) as es:
-        (index,) = es.indices.get_settings(index=alias).values()
-    wanted = IndexSettings()
-    assert index["settings"]["index"]["merge"]["policy"] == {
-        "segments_per_tier": str(wanted.segments_per_tier),
-        "floor_segment": wanted.floor_segment,
-    }
+        for alias, wanted in ((public, SEARCHED), (archive, WRITTEN)):
+            (index,) = es.indices.get_settings(index=alias).values()
+            assert index["settings"]["index"]["merge"]["policy"] == {
+                "segments_per_tier": str(wanted.segments_per_tier),
+                "floor_segment": wanted.floor_segment,
+            }
 
 
 def test_workers_ensuring_indices_at_once_create_each_alias_once(settings: Settings, stack: LocalStack) -> None:
