@@ -7,6 +7,8 @@ RocksDB-backed and changelogged, so a restarted or rebalanced worker recovers it
 
 from __future__ import annotations
 
+import socket
+
 import faust
 
 from sgs.config import Settings
@@ -28,6 +30,7 @@ def create_app(settings: Settings) -> faust.App:
         topic_replication_factor=settings.topic_replication_factor,
         consumer_auto_offset_reset="earliest",
         stream_wait_empty=False,
+        consumer_group_instance_id=settings.worker_id or f"{socket.gethostname()}-{settings.worker_web_port}",
     )
     from sgs.streams import canary, decisions, rejections, sanctions, web
 

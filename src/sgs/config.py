@@ -64,6 +64,11 @@ class Settings:
     # Faust workers: the first worker's web port (metrics, health); partitions and replication of new topics.
     worker_web_host: str = "127.0.0.1"
     worker_web_port: int = 16066
+    # The worker's static membership of its consumer group (Kafka's group.instance.id), unique per worker: a
+    # worker restarted with the same id takes its partitions back at once, instead of waiting out the session
+    # of the process it replaces (60 s after a crash). Empty: <host name>-<worker_web_port>. Static members do
+    # not leave the group when stopped: a worker stopped for good hands its partitions over after 60 s.
+    worker_id: str = ""
     topic_partitions: int = 4
     topic_replication_factor: int = 1
     # The worker's clock: "" is the system clock; "file:PATH" reads the current time (ISO 8601) from PATH,
