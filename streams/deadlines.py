@@ -30,7 +30,7 @@ from sgs.core.tracking import (
     revoke,
 )
 from sgs.streams import metrics
-from sgs.streams.alarms import AlarmIndex
+from sgs.streams.alarms import AlarmIndex, values_yielding
 from sgs.streams.context import Context
 from sgs.streams.outbox import Outbox
 
@@ -175,7 +175,7 @@ class DeadlineTracker:
 
     async def _rebuild_alarms(self) -> None:
         self.alarms.clear()
-        for _, data in self.table.items():
+        async for data in values_yielding(self.table.items()):
             tracked = from_json(data)
             self._index(tracked)
             if tracked.provisional and tracked.state.open:

@@ -18,7 +18,7 @@ from faust.types import EventT
 from sgs.core.problems import Problem
 from sgs.core.submission import Handled, Location, Stored, expire, handle, publication_ends_at
 from sgs.streams import metrics
-from sgs.streams.alarms import AlarmIndex
+from sgs.streams.alarms import AlarmIndex, values_yielding
 from sgs.streams.context import Context
 from sgs.streams.outbox import Outbox
 
@@ -111,7 +111,7 @@ class MergeStage:
 
     async def _rebuild_publication_ends(self) -> None:
         self.publication_ends.clear()
-        for _, data in self.table.items():
+        async for data in values_yielding(self.table.items()):
             self._remember(Stored.from_json(data))
         log.info("publication period alarms rebuilt: %d active decisions with an end", len(self.publication_ends))
 

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
-from sgs.streams.alarms import AlarmIndex
+from sgs.streams.alarms import REBUILD_SLICE, AlarmIndex, values_yielding
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -44,3 +45,26 @@ def test_counts_by_group_follow_each_item() -> None:
     index.track("c", "pending", T0, False, "dept-2")
     index.forget("c")
     assert +index.by_group == {("dept-1", "overdue"): 2}
+
+
+def test_a_rebuild_reads_every_value_and_lets_the_loop_run_between_slices() -> None:
+    ticks: list[int] = []
+    read: list[int] = []
+
+    async def rebuild() -> None:
+        async def ticker() -> None:
+            while True:
+                ticks.append(len(read))
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        items = ((f"id{i}", i) for i in range(3 * REBUILD_SLICE + 1))
+        async for value in values_yielding(items):
+            read.append(value)
+        task.cancel()
+
+    asyncio.run(rebuild())
+    assert read == list(range(3 * REBUILD_SLICE + 1))
+    # The ticker ran before the first value and after each full slice, never in the middle of one.
+    assert ticks == [0, REBUILD_SLICE, 2 * REBUILD_SLICE, 3 * REBUILD_SLICE]
