@@ -37,8 +37,10 @@ def ready(settings: Settings, worker: WorkerProcess) -> None:
     es = Elasticsearch(settings.elasticsearch)
 
     def prepared() -> bool:
+        # Every alias: the worker creates them one by one, and one still missing when a test stops
+        # Elasticsearch would stop the worker at its start instead of testing what the test means to.
         assert worker.alive(), f"the worker exited; see {worker.log_path}"
-        return bool(es.indices.exists_alias(name=IndexNames(settings.index_prefix).archive))
+        return all(es.indices.exists_alias(name=alias) for alias in IndexNames(settings.index_prefix).aliases)
 
     wait_for(prepared, timeout=60, what="the worker to prepare its topics and indices")
 
