@@ -9,12 +9,12 @@ skipped).
   `row.malformed` problem, not a failure of the file.
 - CSV: UTF-8 (with or without BOM) or GBK/GB18030, detected from the first 64 KiB: UTF-8 if that sample
   decodes, else GB18030 (a superset of GBK). Streamed record by record.
-- XLSX (via python-calamine): the sheet named like the kind (行政许可 / 行政处罚) when there is one, else the
-  first sheet; fully empty rows are skipped. Calamine gives a merged cell's value only in its top-left cell:
-  values of merged ranges are copied into every row of the range that is not otherwise empty (a clerk merges
-  cells to say "same value"). Formula cells give their cached values (what Excel last computed; a file
+- XLSX (via `xlsx_stream`, which streams the sheet's XML out of the zip: memory does not grow with the
+  sheet, only with its shared-string table): the sheet named like the kind (行政许可 / 行政处罚) when there
+  is one, else the first sheet; fully empty rows are skipped. A merged cell's value is only in its top-left
+  cell: values of merged ranges are copied into every row of the range that is not otherwise empty (a clerk
+  merges cells to say "same value"). Formula cells give their cached values (what Excel last computed; a file
   written by a library that does not compute formulas has none: the cell reads empty).
-  Calamine holds the sheet's cell values in memory (Rust side); rows are converted to Python one at a time.
 
 Unreadable input (missing file, unknown extension, corrupt workbook, undecodable text) raises
 `TemplateError`: the caller reports it and stops.
@@ -32,6 +32,7 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import IO, Literal
 
+from sgs.connectors.xlsx_stream import XlsxError, open_workbook
 from sgs.core.fields import KINDS, Kind, resolve_header
 from sgs.core.problems import Problem
 
@@ -116,28 +117,41 @@ def _table(rows: Iterable[tuple[int, Sequence[object]]]) -> Iterator[Row]:
     """Rows of a sheet or CSV file ((row number, cells), empty rows included) to `Row`s under their header."""
     skipped: list[tuple[int, Sequence[object]]] = []
     headers: list[str] | None = None
+    unique = True
     for number, cells in rows:
         if all(_is_empty(c) for c in cells):
             continue
         if headers is not None:
-            yield _row(number, headers, cells)
+            yield _row(number, headers, cells, unique)
             continue
         if _names_a_field(cells):
             headers = [_header(c) for c in cells]
+            unique = _unique(headers)
             continue
         skipped.append((number, cells))
         if len(skipped) == HEADER_SEARCH_ROWS:
             headers = [_header(c) for c in skipped[0][1]]
+            unique = _unique(headers)
             for later_number, later in skipped[1:]:
-                yield _row(later_number, headers, later)
+                yield _row(later_number, headers, later, unique)
     if headers is None and skipped:
         first = [_header(c) for c in skipped[0][1]]
         for later_number, later in skipped[1:]:
-            yield _row(later_number, first, later)
+            yield _row(later_number, first, later, _unique(first))
 
 
-def _row(number: int, headers: list[str], cells: Iterable[object]) -> Row:
+def _unique(headers: list[str]) -> bool:
+    """No header given twice (the usual case: a row is then its cells zipped with the headers)."""
+    named = [h for h in headers if h]
+    return len(set(named)) == len(named)
+
+
+def _row(number: int, headers: list[str], cells: Iterable[object], unique: bool) -> Row:
     """A row from positional cells; a header given twice must carry one value (else a problem)."""
+    if unique:
+        plain = dict(zip(headers, cells, strict=False))
+        plain.pop("", None)  # columns without a header
+        return Row(number, plain)
     values: dict[str, object] = {}
     problems: list[Problem] = []
     for header, cell in zip(headers, cells, strict=False):
@@ -229,8 +243,8 @@ def _csv_rows(path: Path) -> Iterator[Row]:
 
 
 def _cell(value: object) -> object:
-    """Calamine's cell values as row values: "" for empty, times of day as text, the rest unchanged
-    (numbers stay numbers, dates stay dates: the normalizers read them)."""
+    """Workbook cell values as row values: times of day and durations as text, the rest unchanged ("" for
+    empty; numbers stay numbers, dates stay dates: the normalizers read them)."""
     if isinstance(value, time):
         return value.isoformat()
     if isinstance(value, timedelta):
@@ -249,37 +263,48 @@ def _pick_sheet(names: list[str], kind: Kind | None) -> int:
 
 
 def _xlsx_rows(path: Path, kind: Kind | None) -> Iterator[Row]:
-    from python_calamine import CalamineError, CalamineWorkbook
-
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        sheet = workbook.get_sheet_by_index(_pick_sheet(list(workbook.sheet_names), kind))
-        merged = sheet.merged_cell_ranges or []
-        rows = sheet.iter_rows()
-    except (CalamineError, OSError, ValueError) as exc:
+        workbook = open_workbook(path)
+        sheet = workbook.sheet(_pick_sheet(workbook.sheet_names, kind))
+        merged = sheet.merged_cells()
+    except XlsxError as exc:
         raise TemplateError(f"无法读取工作簿 {path.name}：{exc}") from exc
-    return _sheet_rows(rows, sheet.start[1] if sheet.start else 0, merged)
+    return _sheet_rows(_unbroken(sheet.rows(), path), merged)
+
+
+def _unbroken(rows: Iterator[list[object]], path: Path) -> Iterator[list[object]]:
+    """The sheet's rows; a sheet found corrupt part way through raises `TemplateError`, as at the start."""
+    try:
+        yield from rows
+    except XlsxError as exc:
+        raise TemplateError(f"无法读取工作簿 {path.name}：{exc}") from exc
 
 
 def _sheet_rows(
-    rows: Iterable[Sequence[object]], first_column: int, merged: list[tuple[tuple[int, int], tuple[int, int]]]
+    rows: Iterable[Sequence[object]], merged: list[tuple[tuple[int, int], tuple[int, int]]]
 ) -> Iterator[Row]:
-    return _table(_spread_merged(rows, first_column, merged))
+    return _table(_spread_merged(rows, merged))
 
 
 def _spread_merged(
-    rows: Iterable[Sequence[object]], first_column: int, merged: list[tuple[tuple[int, int], tuple[int, int]]]
+    rows: Iterable[Sequence[object]], merged: list[tuple[tuple[int, int], tuple[int, int]]]
 ) -> Iterator[tuple[int, list[object]]]:
     """(sheet row number, cells) with each merged range's value copied into all of its cells.
 
-    Calamine yields rows from the sheet's first row (index 0, empty rows included) but columns from the used
-    range's first column; merged ranges are in absolute (row, column) coordinates."""
-    starting: dict[int, list[tuple[int, int, int]]] = {}  # top row -> (left, right, bottom), relative columns
+    `rows` start at the sheet's first row and first column (empty rows included); merged ranges are
+    ((top, left), (bottom, right)), 0-based and inclusive. Rows are padded with "" to the widest row so far
+    (the XML leaves trailing empty cells out): every row after the header carries all of its columns."""
+    starting: dict[int, list[tuple[int, int, int]]] = {}  # top row -> (left, right, bottom)
     for (top, left), (bottom, right) in merged:
-        starting.setdefault(top, []).append((left - first_column, right - first_column, bottom))
+        starting.setdefault(top, []).append((left, right, bottom))
     active: list[tuple[int, int, int, object]] = []  # (bottom, left, right, value) of ranges being read
+    width = 0
     for index, raw_cells in enumerate(rows):
         cells = [c if type(c) is str else _cell(c) for c in raw_cells]
+        if len(cells) < width:
+            cells.extend([""] * (width - len(cells)))
+        else:
+            width = len(cells)
         for left, right, bottom in starting.get(index, ()):
             value = cells[left] if 0 <= left < len(cells) else ""
             active.append((bottom, left, right, value))
