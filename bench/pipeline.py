@@ -22,13 +22,13 @@ throughput  N realistic, valid decisions (`sgs.connectors.simulate.records`, dec
 latency     A warmed-up worker; decisions published at a steady rate with the SDK `Publisher`; a poller asks the
             public aliases for the still-unseen ids (ids query, every --poll s). Latency = first response
             that contains the id − the moment `publish()` was called. Goal p99 ≤ 3 s.
-overdue     A worker with SGS_CLOCK=file:… and SGS_DEADLINE_CHECK_INTERVAL=1. K `seen` notices (one deadline
-            day) are produced straight to `<prefix>deadline.input`; once all K are pending (K `pending` events
+overdue     A worker with SGS_CLOCK=file:… and SGS_DEADLINE_CHECK_INTERVAL=1. K `seen` notices are produced
+            straight to `<prefix>deadline.input`: --due D of them decided on one day, the others on the
+            --spread days after it (default: all K on one day); once all K are pending (K `pending` events
             on `<prefix>deadline.events`, counted by high watermarks), the file clock moves to 1 s after the
-            end of the deadline day (China Standard Time) and the time until all K `overdue` events are on the
-            topic is measured (then verified by decoding them). Also the worker's RSS, and the time a
-            kill -9-ed worker needs to come back (/metrics answers, "deadline alarms rebuilt", a new notice
-            processed).
+            end of the D's deadline day (China Standard Time) and the time until D `overdue` transitions have
+            been read from the topic is measured. Also the worker's RSS, and the time a kill -9-ed worker needs
+            to come back (/metrics answers, "deadline alarms rebuilt", a new notice processed).
 """
 
 from __future__ import annotations
@@ -703,6 +703,46 @@ def wait_events(
         time.sleep(0.1)
 
 
+def wait_transitions(
+    settings: Settings,
+    start: dict[int, int],
+    wanted: Callable[[dict[str, Any]], bool],
+    target: int,
+    timeout: float,
+    what: str,
+    worker: WorkerProcess | None = None,
+) -> tuple[float, float | None]:
+    """Read deadline.events from `start` until `target` transitions match `wanted`; returns (seconds to the last,
+    seconds to the first)."""
+    topic = Topics(settings.topic_prefix).deadline_events
+    codec = AvroCodec(settings.registry, "deadline_event")
+    consumer = Consumer(
+        {"bootstrap.servers": settings.kafka_servers, "group.id": f"bench-{uuid.uuid4()}", "enable.auto.commit": False}
+    )
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, start.get(p, 0)) for p in partitions])
+    started = last_report = time.monotonic()
+    seen, first = 0, None
+    try:
+        while seen < target:
+            now = time.monotonic()
+            if now - started > timeout:
+                raise SystemExit(f"{what}: {seen:,} of {target:,} transitions within {timeout:.0f} s")
+            if worker is not None and worker.process.poll() is not None:
+                raise SystemExit(f"{what}: the worker exited ({worker.process.returncode}); see {worker.log_path}")
+            if now - last_report >= 10:
+                say(f"{what}: {seen:,} of {target:,} transitions")
+                last_report = now
+            for message in consumer.consume(1000, 0.1):
+                value = message.value()
+                if not message.error() and value is not None and wanted(codec.decode(topic, value)):
+                    seen += 1
+                    first = first if first is not None else time.monotonic() - started
+        return time.monotonic() - started, first
+    finally:
+        consumer.close()
+
+
 def count_states(settings: Settings, topic: str, start: dict[int, int], end: dict[int, int]) -> dict[str, int]:
     codec = AvroCodec(settings.registry, "deadline_event")
     consumer = Consumer(
@@ -735,14 +775,15 @@ def overdue(args: argparse.Namespace) -> None:
     calendar = load_calendar(settings.calendar_dir)
     decided = datetime.now(CHINA_TZ).date() - timedelta(days=40)
     due = deadline_of(decided, calendar)
+    k = args.k
+    due_count = k if args.due is None else min(args.due, k)
     noon = datetime.combine(decided, dtime(12), tzinfo=CHINA_TZ)
     clock_path.write_text(noon.isoformat())
     say(
-        f"run {run}: decision date {decided}, deadline {due.date} (provisional={due.provisional}); "
-        f"clock {noon.isoformat()}; logs {log_dir}"
+        f"run {run}: {due_count:,} of {k:,} decided {decided}, deadline {due.date} (provisional={due.provisional}), "
+        f"the rest over the {args.spread} days after; clock {noon.isoformat()}; logs {log_dir}"
     )
     prepare(settings)
-    k = args.k
     worker = WorkerProcess(settings, log_dir)
     consumer = Consumer({"bootstrap.servers": settings.kafka_servers, "group.id": f"bench-{uuid.uuid4()}"})
     try:
@@ -765,13 +806,15 @@ def overdue(args: argparse.Namespace) -> None:
             department = departments[i % len(departments)]
             kind = "penalty" if i % 2 else "licence"
             decision_id = f"{kind}:{department}:信阳{'罚' if i % 2 else '许'}〔{decided.year}〕{i}号"
+            # The first `due_count` are due on the measured day; the others later, spread over `spread` days.
+            decision_date = decided if i < due_count else decided + timedelta(days=1 + i % args.spread)
             notice = {
                 "type": "seen",
                 "decision_id": decision_id,
                 "at": at,
                 "kind": kind,
                 "department_code": department,
-                "decision_date": decided.isoformat(),
+                "decision_date": decision_date.isoformat(),
             }
             value = codec.encode(topics.deadline_input, notice)
             while True:
@@ -804,12 +847,14 @@ def overdue(args: argparse.Namespace) -> None:
         meter = CpuMeter({"worker": worker.pid, **stack_pids(settings)})
         say(f"moving the clock to {moved_to.isoformat()} …")
         clock_path.write_text(moved_to.isoformat())
-        lag, first = wait_events(consumer, topics.deadline_events, 2 * k, args.timeout, "overdue", worker)
+        lag, first = wait_transitions(
+            settings, before, lambda e: e["to_state"] == "overdue", due_count, args.timeout, "overdue", worker
+        )
         overdue_cpu = meter.report()
         rss_overdue = rss_mib(worker.pid)
         after = watermark_total(consumer, topics.deadline_events)
         states = count_states(settings, topics.deadline_events, before, after)
-        say(f"overdue: all {k:,} in {lag:.1f} s (first after {first}); states {states}; RSS {rss_overdue:.0f} MiB")
+        say(f"overdue: {due_count:,} in {lag:.1f} s (first after {first}); states {states}; RSS {rss_overdue:.0f} MiB")
         say(overdue_cpu)
 
         # restart after kill -9, with a probe decision whose deadline is later than the clock
@@ -817,7 +862,7 @@ def overdue(args: argparse.Namespace) -> None:
         probe_id = f"penalty:{departments[0]}:信阳探测〔{probe_date.year}〕1号"
         worker.kill()
         say("worker killed (SIGKILL); restarting …")
-        base_events = sum(watermark_total(consumer, topics.deadline_events).values())
+        base = watermark_total(consumer, topics.deadline_events)
         probe = {
             "type": "seen",
             "decision_id": probe_id,
@@ -835,13 +880,17 @@ def overdue(args: argparse.Namespace) -> None:
         probe_at: float | None = None
         check_seconds: float | None = None
         try:
-            wait_events(consumer, topics.deadline_events, base_events + 1, args.probe_timeout, "probe pending", worker)
+
+            def probe_in(state: str) -> Callable[[dict[str, Any]], bool]:
+                return lambda e: e["decision_id"] == probe_id and e["to_state"] == state
+
+            wait_transitions(settings, base, probe_in("pending"), 1, args.probe_timeout, "probe pending", worker)
             probe_at = time.monotonic() - worker.started
             # and a timer-driven check still works: move the clock past the probe's deadline
             probe_due = deadline_of(probe_date, calendar).date
             clock_path.write_text((end_of_day(probe_due) + timedelta(seconds=1)).isoformat())
-            check_seconds, _ = wait_events(
-                consumer, topics.deadline_events, base_events + 2, args.probe_timeout, "probe overdue", worker
+            check_seconds, _ = wait_transitions(
+                settings, base, probe_in("overdue"), 1, args.probe_timeout, "probe overdue", worker
             )
         except SystemExit as stalled:
             say(f"restarted worker: {stalled}")
@@ -858,7 +907,7 @@ def overdue(args: argparse.Namespace) -> None:
             clock_path.unlink()
 
     print()
-    print(f"== overdue detection: {k:,} tracked decisions, one deadline day {due.date} (run {run}) ==")
+    print(f"== overdue detection: {k:,} tracked decisions, {due_count:,} due on {due.date} (run {run}) ==")
     print(f"notices produced straight to deadline.input: {k / produce_seconds:,.0f}/s ({produce_seconds:.1f} s)")
     print(
         f"tracker: all {k:,} pending after {since_start:.1f} s from the first notice "
@@ -867,8 +916,8 @@ def overdue(args: argparse.Namespace) -> None:
     print(f"  {tracked_cpu}")
     print(f"worker RSS with {k:,} pending: {rss_pending:,.0f} MiB; after all overdue: {rss_overdue:,.0f} MiB")
     print(
-        f"overdue lag (clock moved → all {k:,} overdue events on deadline.events): {lag:.1f} s "
-        f"(first after {first if first is None else round(first, 2)} s; {k / lag:,.0f} decisions/s); "
+        f"overdue lag (clock moved → the {due_count:,} due read as overdue from deadline.events): {lag:.1f} s "
+        f"(first after {first if first is None else round(first, 2)} s; {due_count / lag:,.0f} decisions/s); "
         f"decoded transitions: {states}"
     )
     print(f"  {overdue_cpu}")
@@ -1004,7 +1053,9 @@ def main() -> None:
     two.set_defaults(run=latency)
 
     three = sub.add_parser("overdue", parents=[common], help="deadline overdue detection lag, RSS, restart")
-    three.add_argument("-k", type=int, default=100_000)
+    three.add_argument("-k", type=int, default=100_000, help="decisions tracked (pending)")
+    three.add_argument("--due", type=int, help="of which due on the measured day (default: all)")
+    three.add_argument("--spread", type=int, default=60, help="days the others' decision dates spread over")
     three.add_argument("--probe-timeout", type=float, default=240, help="seconds to wait for the restarted worker")
     three.set_defaults(run=overdue)
 
