@@ -8,7 +8,9 @@ search     N public documents (realistic licences and penalties, `sgs.connectors
            send name, unified-code and document-number queries (a third each) to GET /api/v1/search, once
            Elasticsearch has finished the merges the load left (a portal's index is a settled one) and W
            unmeasured requests have warmed its JIT (a restarted node answers 2–4× slower for a thousand queries).
-           Prints p50/p95/p99 per query type (goal p95 ≤ 100 ms).
+           Prints p50/p95/p99 per query type (goal p95 ≤ 100 ms) and the CPU each process spent per measured
+           request: under C closed-loop clients on two cores the p95 is about C / throughput, and the
+           throughput is what Elasticsearch, the web process and the load generator spend per request.
 dashboard  a year of deadline states (E decisions decided over the last 365 days, mostly on time) and their
            archive documents in a fresh prefix; times GET /dashboard and its three chart APIs (cold, then warm).
 
@@ -124,9 +126,24 @@ class WebProcess:
                 time.sleep(0.1)
         raise RuntimeError("sgs web did not start")
 
+    def cpu_seconds(self) -> float:
+        return process_cpu_seconds(self.process.pid)
+
     def close(self) -> None:
         self.process.terminate()
         self.process.wait(30)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def elasticsearch_cpu_seconds(es: Elasticsearch) -> float:
+    """CPU of the Elasticsearch node(s) so far (its own process statistics; background work included)."""
+    nodes = es.nodes.stats(metric="process")["nodes"].values()
+    return float(sum(node["process"]["cpu"]["total_in_millis"] for node in nodes)) / 1000
 
 
 async def load(
@@ -205,9 +222,11 @@ def bench_search(
     try:
         if warm_up:  # a portal's Elasticsearch has compiled its hot paths (the JIT) long ago: not measured
             asyncio.run(load(web.url, sample, clients, warm_up, seed=8))
+        cpu = (elasticsearch_cpu_seconds(es), web.cpu_seconds(), time.process_time())
         started = time.perf_counter()
         latencies = asyncio.run(load(web.url, sample, clients, requests))
         seconds = time.perf_counter() - started
+        cpu = (elasticsearch_cpu_seconds(es) - cpu[0], web.cpu_seconds() - cpu[1], time.process_time() - cpu[2])
     finally:
         web.close()
     total = sum(len(v) for v in latencies.values())
@@ -215,6 +234,10 @@ def bench_search(
     print(
         f"== public search: {count:,} public decisions, {clients} clients, {total:,} requests ({rate:,.0f}/s)"
         f" after {warm_up:,} unmeasured =="
+    )
+    print(
+        f"CPU per request: Elasticsearch {1000 * cpu[0] / total:.1f} ms, web {1000 * cpu[1] / total:.1f} ms,"
+        f" load generator {1000 * cpu[2] / total:.1f} ms ({sum(cpu) / seconds:.2f} of {os.cpu_count()} cores)"
     )
     for kind, values in latencies.items():
         print(

@@ -5,12 +5,14 @@ Public (read-only, rate limited per client, cacheable for 30 s):
 - `GET /` — the search page (信用信息公示查询), server-rendered, Chinese;
 - `GET /entity/{code}` — every public licence and penalty of one unified code, newest first;
 - `GET /api/v1/search` — the same search as JSON (`q`, `code`, `document_number`, `kind`, `department`,
-  `category`, `date_from`, `date_to`, `sort`, `page`, `size`), with totals and highlighted matches;
+  `category`, `date_from`, `date_to`, `sort`, `page`, `size`), with highlighted matches and the total: exact
+  up to 10,000 (`total_relation` "eq"), else 10,000 and "gte" (no page reaches past the 10,000th result);
 - `GET /api/v1/entities/{code}` — an entity's records as JSON.
 
 Only the public indices are read (the masked public view; withdrawn decisions filtered out). Every page is
 sent with a Content-Security-Policy that allows no inline script and nothing from elsewhere; templates escape
-every value, and highlights are escaped by Elasticsearch before our <mark> tags go in.
+every value, and highlights (found here, in the hits' public values: `search.highlight`) are escaped before our
+<mark> tags go in.
 
 The dashboard (`/dashboard`, `sgs.web.dashboard`) is for supervisors only (HTTP Basic, `sgs supervisors`).
 """
@@ -114,15 +116,19 @@ def create_app(
         except search.SearchError as exc:
             raise PublicError(422, f"query.{exc.field}", exc.message) from exc
         if params.empty:
-            return params, {"total": 0, "results": []}
+            return params, {"total": 0, "total_relation": "eq", "results": []}
         found = await parts["es"].search(index=search.indices(names, params), **search.build(params))
-        results = [search.hit_view(hit) for hit in found["hits"]["hits"]]
-        return params, {"total": found["hits"]["total"]["value"], "results": results}
+        results = [search.hit_view(hit, params.q) for hit in found["hits"]["hits"]]
+        total = found["hits"]["total"]
+        return params, {"total": total["value"], "total_relation": total["relation"], "results": results}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def home(request: Request) -> Response:
         params, found = await run_search(request)
-        context = {"params": params, "found": found, "pages": _pages(params, found["total"]), "labels": search.labels}
+        pages = _pages(params, found["total"])
+        if found["total_relation"] == "gte":  # counted up to search.MAX_WINDOW only: "共 10,000+ 条"
+            found = {**found, "total": f"{found['total']:,}+"}
+        context = {"params": params, "found": found, "pages": pages, "labels": search.labels}
         return templates.TemplateResponse(request, "search.html", context)
 
     # A response directly: the answer is plain JSON data already, and FastAPI's encoder walking every hit

@@ -172,9 +172,13 @@ def ids_of(response: httpx.Response) -> set[str]:
 
 
 def test_search_finds_by_name_code_and_any_bracket_variant(web: Web, corpus: Corpus) -> None:
-    assert corpus.ids[0] in ids_of(web.get("/api/v1/search", q=corpus.company_name))
+    by_name = web.get("/api/v1/search", q=corpus.company_name)
+    assert corpus.ids[0] in ids_of(by_name) and by_name.json()["total_relation"] == "eq"
+    named = next(r for r in by_name.json()["results"] if r["decision_id"] == corpus.ids[0])
+    assert named["highlight"]["subject_name"] == [f"<mark>{corpus.company_name}</mark>"]
     by_code = web.get("/api/v1/search", code=corpus.company_code.lower())
     assert ids_of(by_code) >= {corpus.ids[0], corpus.ids[1], corpus.ids[2]}
+    assert ids_of(web.get("/api/v1/search", q=corpus.company_code.lower())) >= {corpus.ids[0], corpus.ids[1]}
     for variant in (
         corpus.penalty_number.replace("〔", "[").replace("〕", "]"),
         corpus.penalty_number.replace("〔", "（").replace("〕", "）"),

@@ -40,7 +40,8 @@ def search(query: tuple[str, ...], kind: str | None, page: int, size: int, as_js
     if as_json:
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
     else:
-        click.echo(f"共 {body['total']} 条（第 {body['page']} 页）")
+        more = "+" if body.get("total_relation") == "gte" else ""  # counted up to the last reachable result
+        click.echo(f"共 {body['total']:,}{more} 条（第 {body['page']} 页）")
         for record in body["results"]:
             kind_zh = "行政许可" if record["kind"] == "licence" else "行政处罚"
             click.echo(f"[{kind_zh}] {record.get('subject_name', '')}  {record.get('subject_code', '')}")
