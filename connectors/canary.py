@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Producer
+from elasticsearch import ApiError
 
 from sgs.config import Settings
 from sgs.connectors import search_client
@@ -40,7 +41,12 @@ def find(settings: Settings, canary_id: str) -> dict[str, Any] | None:
     index = canary.index_name(settings)
     if not es.indices.exists(index=index):
         return None
-    hits = es.search(index=index, query={"term": {"canary_id.keyword": canary_id}})["hits"]["hits"]
+    try:
+        hits = es.search(index=index, query={"term": {"canary_id.keyword": canary_id}})["hits"]["hits"]
+    except ApiError as exc:
+        if exc.meta.status == 503:  # the index was just created and its shard is not started yet
+            return None
+        raise
     return dict(hits[0]["_source"]) if hits else None
 
 
