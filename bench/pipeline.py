@@ -678,28 +678,40 @@ def watermark_total(consumer: Consumer, topic: str) -> dict[int, int]:
     return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in metadata.partitions}
 
 
+class Waiting:
+    """A wait for `target` of something: fails past `timeout` or when the worker exits, reports every 10 s."""
+
+    def __init__(self, what: str, unit: str, target: int, timeout: float, worker: WorkerProcess | None) -> None:
+        self.what, self.unit, self.target, self.timeout, self.worker = what, unit, target, timeout, worker
+        self.started = self.last_report = time.monotonic()
+
+    def elapsed(self, count: int) -> float:
+        now = time.monotonic()
+        if now - self.started > self.timeout:
+            raise SystemExit(f"{self.what}: {count:,} of {self.target:,} {self.unit} within {self.timeout:.0f} s")
+        if self.worker is not None and self.worker.process.poll() is not None:
+            worker = self.worker
+            raise SystemExit(f"{self.what}: the worker exited ({worker.process.returncode}); see {worker.log_path}")
+        if now - self.last_report >= 10:
+            say(f"{self.what}: {count:,} of {self.target:,} {self.unit}")
+            self.last_report = now
+        return now - self.started
+
+
 def wait_events(
     consumer: Consumer, topic: str, target: int, timeout: float, what: str, worker: WorkerProcess | None = None
 ) -> tuple[float, float | None]:
     """Wait until the topic holds `target` messages; returns (seconds, seconds to the first above `start`)."""
-    started = time.monotonic()
+    waiting = Waiting(what, "events", target, timeout, worker)
     base = sum(watermark_total(consumer, topic).values())
     first: float | None = None
-    last_report = started
     while True:
         total = sum(watermark_total(consumer, topic).values())
-        now = time.monotonic()
+        elapsed = waiting.elapsed(total)
         if first is None and total > base:
-            first = now - started
+            first = elapsed
         if total >= target:
-            return now - started, first
-        if now - started > timeout:
-            raise SystemExit(f"{what}: {total:,} of {target:,} events within {timeout:.0f} s")
-        if worker is not None and worker.process.poll() is not None:
-            raise SystemExit(f"{what}: the worker exited ({worker.process.returncode}); see {worker.log_path}")
-        if now - last_report >= 10:
-            say(f"{what}: {total:,} of {target:,} events")
-            last_report = now
+            return elapsed, first
         time.sleep(0.1)
 
 
@@ -721,24 +733,17 @@ def wait_transitions(
     )
     partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
     consumer.assign([TopicPartition(topic, p, start.get(p, 0)) for p in partitions])
-    started = last_report = time.monotonic()
+    waiting = Waiting(what, "transitions", target, timeout, worker)
     seen, first = 0, None
     try:
         while seen < target:
-            now = time.monotonic()
-            if now - started > timeout:
-                raise SystemExit(f"{what}: {seen:,} of {target:,} transitions within {timeout:.0f} s")
-            if worker is not None and worker.process.poll() is not None:
-                raise SystemExit(f"{what}: the worker exited ({worker.process.returncode}); see {worker.log_path}")
-            if now - last_report >= 10:
-                say(f"{what}: {seen:,} of {target:,} transitions")
-                last_report = now
+            waiting.elapsed(seen)
             for message in consumer.consume(1000, 0.1):
                 value = message.value()
                 if not message.error() and value is not None and wanted(codec.decode(topic, value)):
                     seen += 1
-                    first = first if first is not None else time.monotonic() - started
-        return time.monotonic() - started, first
+                    first = first if first is not None else time.monotonic() - waiting.started
+        return time.monotonic() - waiting.started, first
     finally:
         consumer.close()
 
