@@ -292,26 +292,31 @@ def _spread_merged(
     """(sheet row number, cells) with each merged range's value copied into all of its cells.
 
     `rows` start at the sheet's first row and first column (empty rows included); merged ranges are
-    ((top, left), (bottom, right)), 0-based and inclusive. Rows are padded with "" to the widest row so far
-    (the XML leaves trailing empty cells out): every row after the header carries all of its columns."""
+    ((top, left), (bottom, right)), 0-based and inclusive. Rows that are not empty are padded with "" to the
+    widest row so far (the XML leaves trailing empty cells out): every row after the header carries all of its
+    columns. An empty row stays as it is (cheap to skip, however wide the sheet)."""
     starting: dict[int, list[tuple[int, int, int]]] = {}  # top row -> (left, right, bottom)
     for (top, left), (bottom, right) in merged:
         starting.setdefault(top, []).append((left, right, bottom))
     active: list[tuple[int, int, int, object]] = []  # (bottom, left, right, value) of ranges being read
+    first_end = -1  # the first row past which a range in `active` ends
     width = 0
     for index, raw_cells in enumerate(rows):
         cells = [c if type(c) is str else _cell(c) for c in raw_cells]
-        if len(cells) < width:
-            cells.extend([""] * (width - len(cells)))
-        else:
+        empty = all(_is_empty(c) for c in cells)
+        if len(cells) >= width:
             width = len(cells)
+        elif not empty:
+            cells.extend([""] * (width - len(cells)))
         for left, right, bottom in starting.get(index, ()):
             value = cells[left] if 0 <= left < len(cells) else ""
             active.append((bottom, left, right, value))
-        if active:
+            first_end = bottom if first_end < 0 else min(first_end, bottom)
+        if active and first_end < index:  # ranges ended: dropped (not scanned again for every row)
             active = [spread for spread in active if spread[0] >= index]
+            first_end = min((spread[0] for spread in active), default=-1)
         # An empty row inside a merged range stays empty: it is a gap between records, not a record.
-        if active and not all(_is_empty(c) for c in cells):
+        if active and not empty:
             for _, left, right, value in active:
                 for column in range(max(left, 0), min(right + 1, len(cells))):
                     if _is_empty(cells[column]):

@@ -16,14 +16,18 @@ a serial below 1 to `time`, an elapsed-time format ([h]:mm) to `timedelta`; 1900
 The sheet's XML is inflated from the zip in chunks and read by a tokenizer: regular expressions over whole
 cells, a row at a time (ElementTree's or expat's per-element work in Python cannot keep up with 30-column
 rows). It reads the shapes Excel, WPS, LibreOffice and openpyxl write; the first thing it does not recognise
-(comments between cells, CDATA, attributes in single quotes…) hands the rest of the sheet over to
+(a comment, CDATA or processing instruction anywhere, attributes in single quotes, a cell whose attributes
+or end it cannot account for, a reference it does not expand…) hands the rest of the sheet over to
 ElementTree's pull parser, which reads any well-formed sheet and rejects the rest. Merged ranges are listed
 after the cells in the XML: `merged_cells()` finds them in a first pass that inflates the sheet and only
 searches bytes. The shared-string table is the one part held whole (strings are looked up by index from
 anywhere in the sheet): as a list up to 200,000 strings, then as blocks of joined text. A part with a DTD
 (entity expansion) is refused.
 
-Unreadable input raises `XlsxError` with a message in Chinese.
+Hostile input is bounded: parts are UTF-8 or UTF-16 only; rows past 1,048,576 and columns past XFD (Excel's
+limits), a row of more than 64 MiB of XML, parts read whole larger than their limits (16 MiB; the shared
+strings 512 MiB) are refused. Unreadable input raises `XlsxError` with a message in Chinese, never another
+exception.
 """
 
 from __future__ import annotations
@@ -40,11 +44,18 @@ from datetime import datetime, time, timedelta
 from enum import Enum
 from operator import itemgetter
 from pathlib import Path
+from typing import cast
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser, fromstring
 
 __all__ = ["DateKind", "SharedStrings", "Sheet", "Workbook", "XlsxError", "date_format_kind", "open_workbook"]
 
 CHUNK = 1 << 18  # bytes inflated per read
+MAX_ROWS = 1_048_576  # Excel's limits
+MAX_COLUMNS = 16_384  # XFD
+MAX_ROW_TEXT = 64 << 20  # characters of XML one row (or the sheet's prolog) may take
+MAX_PART = 16 << 20  # uncompressed bytes of a small part read whole (workbook, relationships, styles)
+MAX_SHARED_STRINGS = 512 << 20  # uncompressed bytes of the shared-string table
+_DIGITS = re.compile(r"[0-9]+")
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 MergedRange = tuple[tuple[int, int], tuple[int, int]]
 
@@ -141,23 +152,37 @@ _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 _OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
+def _xml_char(code: int) -> bool:
+    """Whether XML 1.0 allows the character (a reference to any other is a parse error)."""
+    return code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+
+
 def _entity(match: re.Match[str]) -> str:
     name = match.group(1)
     if name[0] != "#":
         if name not in _NAMED:
             raise _Unsupported  # an entity declared in a DTD: the parser knows it (or rejects it)
         return _NAMED[name]
-    try:
-        return chr(int(name[2:], 16) if name[1] in "xX" else int(name[1:]))
-    except (ValueError, OverflowError) as exc:
-        raise _Unsupported from exc
+    digits = name[2:] if name[1] == "x" else name[1:]  # "&#X…;" is no reference: _ENTITY does not match it
+    if len(digits) > 8:
+        raise _Unsupported
+    code = int(digits, 16) if name[1] == "x" else int(digits)
+    if not _xml_char(code):
+        raise _Unsupported  # &#0;, a surrogate…: the parser rejects the document
+    return chr(code)
 
 
 def _xml_text(raw: str) -> str:
-    """Character data as an XML parser gives it: line ends normalised, references replaced."""
+    """Character data as an XML parser gives it: line ends normalised, references replaced. Text the parser
+    would reject (a bare "&", a reference to a character XML forbids) hands over to it."""
     if "\r" in raw:
         raw = raw.replace("\r\n", "\n").replace("\r", "\n")
-    return _ENTITY.sub(_entity, raw) if "&" in raw else raw
+    if "&" not in raw:
+        return raw
+    text, replaced = _ENTITY.subn(_entity, raw)
+    if replaced != raw.count("&"):
+        raise _Unsupported
+    return text
 
 
 def _ooxml_text(text: str) -> str:
@@ -165,7 +190,12 @@ def _ooxml_text(text: str) -> str:
     text "_x000D_" itself."""
     if "_x" not in text:
         return text
-    return _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    return _OOXML_ESCAPE.sub(_ooxml_char, text)
+
+
+def _ooxml_char(match: re.Match[str]) -> str:
+    code = int(match.group(1), 16)
+    return "\ufffd" if 0xD800 <= code <= 0xDFFF else chr(code)  # a lone surrogate is no character
 
 
 def _rich_text(element: Element, ns: str) -> str:
@@ -228,15 +258,19 @@ class SharedStrings:
 
     @property
     def lookup(self) -> Callable[[int], str]:
-        """index -> string, raising IndexError past the table."""
+        """index -> string, raising IndexError past the table (callers pass no negative index)."""
         return self._list.__getitem__ if self._list is not None else self._from_blocks
 
     def _from_blocks(self, index: int) -> str:
+        if index < 0:
+            raise IndexError(index)
         block, at = divmod(index, self.BLOCK)
         if block < len(self._blocks):
             text, offsets = self._blocks[block]
             return text[offsets[at] : offsets[at + 1]]
-        return self._pending[at] if block == len(self._blocks) and index >= 0 else [][0]
+        if block == len(self._blocks) and at < len(self._pending):
+            return self._pending[at]
+        raise IndexError(index)
 
 
 # --- the workbook ----------------------------------------------------------------------------------------------
@@ -355,16 +389,24 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
 
 def _parse_part(archive: zipfile.ZipFile, member: str) -> Element | None:
     """A small part (workbook, relationships, styles) parsed whole; None when the zip has no such part."""
-    if member not in archive.NameToInfo:
+    info = archive.NameToInfo.get(member)
+    if info is None:
         return None
+    _check_size(info, MAX_PART)
     try:
         data = archive.read(member)
-        _refuse_dtd(data, member)
-        return fromstring(data)  # noqa: S314 - no DTD (refused above), so no entity expansion
+        text = data.decode(_encoding(data, member))
+        _refuse_dtd(text, member)
+        return fromstring(text)  # noqa: S314 - no DTD (refused above), so no entity expansion
     except ParseError as exc:
         raise XlsxError(f"{member} 不是有效的XML：{exc}") from exc
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-        raise XlsxError(f"{member} 已损坏：{exc}") from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, MemoryError) as exc:
+        raise XlsxError(f"{member} 已损坏：{exc}") from exc  # ValueError: UnicodeDecodeError among them
+
+
+def _check_size(info: zipfile.ZipInfo, limit: int) -> None:
+    if info.file_size > limit:
+        raise XlsxError(f"{info.filename} 解压后有{info.file_size:,}字节，超过了{limit >> 20} MiB的上限")
 
 
 def _read_styles(archive: zipfile.ZipFile, member: str | None, date1904: bool) -> _Styles:
@@ -376,13 +418,13 @@ def _read_styles(archive: zipfile.ZipFile, member: str | None, date1904: bool) -
     formats = root.find(ns + "numFmts")
     for fmt in formats if formats is not None else ():
         number = fmt.get("numFmtId", "")
-        if number.isdigit():
+        if _DIGITS.fullmatch(number) and len(number) < 10:
             custom[int(number)] = date_format_kind(fmt.get("formatCode", ""))
     dated: dict[str, DateKind] = {}
     xfs = root.find(ns + "cellXfs")
     for index, xf in enumerate(xfs.findall(ns + "xf") if xfs is not None else ()):
         number = xf.get("numFmtId", "0")
-        fmt_id = int(number) if number.isdigit() else 0
+        fmt_id = int(number) if _DIGITS.fullmatch(number) and len(number) < 10 else 0
         kind = custom[fmt_id] if fmt_id in custom else _BUILTIN_DATES.get(fmt_id)
         if kind is not None:
             dated[str(index)] = kind
@@ -390,8 +432,10 @@ def _read_styles(archive: zipfile.ZipFile, member: str | None, date1904: bool) -
 
 
 def _read_shared_strings(archive: zipfile.ZipFile, member: str | None) -> SharedStrings:
-    if member is None or member not in archive.NameToInfo:
+    info = archive.NameToInfo.get(member) if member is not None else None
+    if member is None or info is None:
         return SharedStrings()
+    _check_size(info, MAX_SHARED_STRINGS)
     try:
         try:
             return _tokenized_shared_strings(archive, member)
@@ -399,11 +443,16 @@ def _read_shared_strings(archive: zipfile.ZipFile, member: str | None) -> Shared
             return _parsed_shared_strings(archive, member)
     except ParseError as exc:
         raise XlsxError(f"共享字符串表（{member}）不是有效的XML：{exc}") from exc
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, UnicodeDecodeError) as exc:
-        raise XlsxError(f"共享字符串表（{member}）已损坏：{exc}") from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, TypeError, MemoryError) as exc:
+        raise XlsxError(f"共享字符串表（{member}）已损坏：{exc}") from exc  # UnicodeDecodeError is a ValueError
 
 
 _SST_ROOT = re.compile(r"<(?:([\w.-]+):)?sst[\s/>]")
+
+
+def _hidden_markup(text: str) -> bool:
+    """A comment, CDATA section, processing instruction (or DTD): text the tokenizers would take for markup."""
+    return ("!" in text and "<!" in text) or ("?" in text and "<?" in text)  # "!", "?": rare, found fast
 
 
 def _tokenized_shared_strings(archive: zipfile.ZipFile, member: str) -> SharedStrings:
@@ -412,9 +461,10 @@ def _tokenized_shared_strings(archive: zipfile.ZipFile, member: str) -> SharedSt
     strings = SharedStrings()
     append = strings.append
     buf = ""
-    found: tuple[re.Pattern[str], str, str, str] | None = None  # (pattern, "<si", "</si>", xmlns…)
+    found: tuple[re.Pattern[str], re.Pattern[str], str, str, str] | None = None  # (si, </si>, "<si", "</si>", xmlns)
     for piece in _text_chunks(archive, member):
         final = not piece
+        seam = len(buf)
         buf += piece
         if found is None:
             root = _SST_ROOT.search(buf)
@@ -422,19 +472,31 @@ def _tokenized_shared_strings(archive: zipfile.ZipFile, member: str) -> SharedSt
                 if final or len(buf) > CHUNK:
                     raise _Unsupported
                 continue
+            if _hidden_markup(buf[2 : root.start()]):  # past the <?xml…?> declaration
+                raise _Unsupported
             p = root.group(1) + ":" if root.group(1) else ""
+            # a body ends at its </si>, or fails at the next <si (linear: no body is scanned twice)
             pattern = re.compile(
                 rf"""<{p}si>(?:<{p}t(?:\s+xml:space="preserve")?>([^<&\r_]*)</{p}t>"""
-                rf"""|([^<]*(?:<(?!/{p}si>)[^<]*)*))</{p}si>|<{p}si\s*/>"""
+                rf"""|([^<]*+(?:<(?!/{p}si\s*>|{p}si[\s/>])[^<]*+)*+))</{p}si\s*>|<{p}si\s*/>"""
             )
-            found = (pattern, f"<{p}si", f"</{p}si>", f'xmlns{":" + p[:-1] if p else ""}="{MAIN_NS}"')
+            close = re.compile(rf"</{p}si\s*>")
+            found = (pattern, close, f"<{p}si", f"</{p}si", f'xmlns{":" + p[:-1] if p else ""}="{MAIN_NS}"')
             buf = buf[root.end() :]
-        pattern, si_start, si_close, declaration = found
-        limit = len(buf) if final else buf.rfind(si_close)
-        if limit < 0:
-            continue
-        if not final:
-            limit += len(si_close)
+            seam = 0
+        pattern, close, si_start, si_close, declaration = found
+        if _hidden_markup(buf[max(0, seam - 1) :]):
+            raise _Unsupported
+        if final:
+            limit = len(buf)
+        else:
+            at = buf.rfind(si_close)
+            end = close.match(buf, at) if at >= 0 else None
+            if end is None:
+                if len(buf) > MAX_ROW_TEXT:
+                    raise _Unsupported  # one string of 64 MiB, or no </si> the tokenizer knows: the parser's turn
+                continue
+            limit = end.end()
         items = pattern.findall(buf, 0, limit)
         if len(items) != buf.count(si_start, 0, limit):
             raise _Unsupported
@@ -443,7 +505,7 @@ def _tokenized_shared_strings(archive: zipfile.ZipFile, member: str) -> SharedSt
                 append(text)
                 continue
             try:
-                element = fromstring(f"<{si_start[1:]} {declaration}>{body}{si_close}")  # noqa: S314 - DTD refused
+                element = fromstring(f"<{si_start[1:]} {declaration}>{body}</{si_start[1:]}>")  # noqa: S314 - DTD refused
             except ParseError as exc:
                 raise _Unsupported from exc
             append(_rich_text(element, _namespace(element.tag)))
@@ -456,36 +518,37 @@ def _parsed_shared_strings(archive: zipfile.ZipFile, member: str) -> SharedStrin
     parser: XMLPullParser[Element] = XMLPullParser(("start", "end"))
     root: Element | None = None
     si_tag = ""
-    with archive.open(member) as stream:
-        chunk = stream.read(CHUNK)
-        _refuse_dtd(chunk, member)
-        while chunk:
-            parser.feed(chunk)
-            for event, element in _events(parser):
-                if root is None:
-                    root = element
-                    si_tag = _namespace(element.tag) + "si"
-                elif event == "end" and element.tag == si_tag:
-                    strings.append(_rich_text(element, si_tag[:-2]))
-                    root.clear()
-            chunk = stream.read(CHUNK)
-        parser.close()
+    for piece in _text_chunks(archive, member):
+        parser.feed(piece)
+        for event, element in _events(parser):
+            if root is None:
+                root = element
+                si_tag = _namespace(element.tag) + "si"
+            elif event == "end" and element.tag == si_tag:
+                strings.append(_rich_text(element, si_tag[:-2]))
+                root.clear()
+    parser.close()
     return strings
 
 
 def _text_chunks(archive: zipfile.ZipFile, member: str) -> Iterator[str]:
-    """A part's XML as text, in chunks (UTF-8 unless a BOM or the declaration says otherwise), then ""."""
+    """A part's XML as text, in chunks (UTF-8 unless a BOM or the declaration says UTF-16), then ""; a part
+    with a DTD is refused."""
     with archive.open(member) as stream:
         first = stream.read(CHUNK)
-        _refuse_dtd(first, member)
-        decoder = codecs.getincrementaldecoder(_encoding(first))()
+        decoder = codecs.getincrementaldecoder(_encoding(first, member))()
         chunk = first
+        tail = ""
         while chunk:
-            yield decoder.decode(chunk)
+            text = decoder.decode(chunk)
+            _refuse_dtd(tail + text, member)
+            tail = text[-16:]
+            yield text
             chunk = stream.read(CHUNK)
-        tail = decoder.decode(b"", final=True)
-        if tail:
-            yield tail
+        text = decoder.decode(b"", final=True)
+        if text:
+            _refuse_dtd(tail + text, member)
+            yield text
         yield ""
 
 
@@ -506,29 +569,42 @@ def _column_names() -> list[str]:
 
 
 def column_index(letters: str) -> int:
-    """0-based column of "A", "AB"…"""
+    """0-based column of "A", "AB"… "XFD"; ValueError for no column name, XlsxError past XFD."""
     index = _COLUMNS.get(letters)
     if index is None:
+        if not letters or not letters.isascii() or not letters.isalpha() or not letters.isupper():
+            raise ValueError(letters)
+        if len(letters) > 3:
+            raise XlsxError(_too_far(letters))
         index = 0
         for char in letters:
-            if not "A" <= char <= "Z":
-                raise ValueError(letters)
             index = index * 26 + ord(char) - 64
         index -= 1
-        if index < 0:
-            raise ValueError(letters)
-        if len(_COLUMNS) < 20_000:
-            _COLUMNS[letters] = index
+        if index >= MAX_COLUMNS:
+            raise XlsxError(_too_far(letters))
+        _COLUMNS[letters] = index  # at most 16,384 names
     return index
 
 
+def _too_far(letters: str) -> str:
+    return f"列“{letters[:10]}”超出了Excel的列数上限（XFD，即{MAX_COLUMNS:,}列）"
+
+
+def _row_number(digits: str) -> int:
+    """A row number (1-based) as written; XlsxError past Excel's last row."""
+    if len(digits) > 7 or int(digits) > MAX_ROWS:
+        raise XlsxError(f"行号{digits[:12]}超出了Excel的行数上限（{MAX_ROWS:,}行）")
+    return int(digits)
+
+
 def _reference(ref: str) -> tuple[int, int]:
-    """ "C12" -> (11, 2), 0-based (row, column)."""
+    """ "C12" -> (11, 2), 0-based (row, column); ValueError when no reference, XlsxError past Excel's limits."""
     letters = ref.rstrip("0123456789")
     digits = ref[len(letters) :]
     if not digits:
         raise ValueError(ref)
-    return int(digits) - 1, column_index(letters.upper())
+    column = column_index(letters.upper())
+    return _row_number(digits) - 1, column
 
 
 _ROOT = re.compile(r"<(?:([\w.-]+):)?(?:worksheet|dialogsheet|macrosheet|chartsheet)[\s/>]")
@@ -538,26 +614,32 @@ class _Tokens:
     """The regular expressions and literal tags of a sheet written with tag prefix `p` ("" or "x:")."""
 
     def __init__(self, p: str) -> None:
-        attr = r'[\w:.-]+="[^"]*"'
+        attr = r'[\w:.-]+="[^"<]*"'
+        other = rf"(?![rst]=){attr}"  # an attribute the cell's value does not depend on
         body = (
             # the common bodies: an inline string of one run (nothing to unescape), a value (after a formula
-            # or not); else the body, taken apart by _body_value
+            # or not); else the body, taken apart by _body_value. A body ends at its </c> or fails at the next
+            # cell's start: a cell whose end is missing costs no more than its own text.
             rf"""(?:/>|>(?:<{p}is><{p}t(?:\s+xml:space="preserve")?>([^<&\r_]*)</{p}t></{p}is>"""
             rf"""|(?:<{p}f(?:\s+{attr})*\s*(?:/>|>[^<]*</{p}f>))?<{p}v>([^<&\r]*)</{p}v>"""
-            rf"""|([^<]*(?:<(?!/{p}c>)[^<]*)*))</{p}c>)"""
+            rf"""|([^<]*+(?:<(?!/{p}c\s*>|{p}c[\s/>])[^<]*+)*+))</{p}c\s*>)"""
         )
-        column = r'r="([A-Z]{1,3})[1-9][0-9]{0,6}"'
+        # rows 1 to 1,048,576 only (a cell past them hands over: the parser refuses it)
+        row = r"(?:[1-9][0-9]{0,5}|10[0-3][0-9]{4}|104[0-7][0-9]{3}|1048[0-4][0-9]{2}|10485[0-6][0-9]|104857[0-6])"
+        column = rf'r="([A-Z]{{1,3}}){row}"'
         # A cell: its column (from r="C12"), style and type, other attributes skipped. `cell` reads them in the
-        # order Excel, WPS, LibreOffice and openpyxl write them (r, s, t, others), `any_cell` in any order. A
-        # cell either does not read is skipped by `findall`: counting the cells of the row tells.
-        self.cell = re.compile(rf"""<{p}c {column}(?: s="([0-9]*)")?(?: t="(\w*)")?(?:\s+{attr})*\s*{body}""")
-        self.any_cell = re.compile(rf"""<{p}c(?:\s+(?:{column}|s="([0-9]*)"|t="(\w*)"|(?!r=){attr}))*\s*{body}""")
+        # order Excel, WPS, LibreOffice and openpyxl write them (r, s, t, others, single spaces), `any_cell` in
+        # any order and spacing. A cell either does not read (an attribute in single quotes, s or t out of
+        # place for `cell`) is skipped by `findall`: counting the cells of the row tells.
+        self.cell = re.compile(rf"""<{p}c {column}(?: s="([0-9]*)")?(?: t="(\w*)")?(?: {other})*\s*{body}""")
+        self.any_cell = re.compile(rf"""<{p}c(?:\s+(?:{column}|s="([0-9]*)"|t="(\w*)"|{other}))*\s*{body}""")
         self.cell_start = f"<{p}c"
-        self.cell_starts = (f"<{p}c ", f"<{p}c>", f"<{p}c/>")  # exactly
+        self.cell_starts = re.compile(rf"<{p}c[\s/>]")
         self.row = re.compile(rf"""\s*<{p}row(?:\s+(?:r="([0-9]+)"|{attr}))*\s*(/?)>""")
         self.sheet_data = re.compile(rf"<{p}sheetData(?:\s+{attr})*\s*(/?)>")
-        self.row_close = f"</{p}row>"
-        self.sheet_data_close = f"</{p}sheetData>"
+        self.row_end = re.compile(r"</(?:[\w.-]+:)?row\s{0,64}>")  # a prefix other than the root's: the parser's turn
+        self.row_tag = re.compile(r"</?(?:[\w.-]+:)?row[\s/>]")
+        self.sheet_data_end = re.compile(rf"</{p}sheetData\s*>")
         self.v_open, self.v_close = f"<{p}v>", f"</{p}v>"
         self.v_any = f"<{p}v"
         self.is_open, self.is_close = f"<{p}is><{p}t", f"</{p}t></{p}is>"
@@ -586,13 +668,15 @@ class Sheet:
                 while chunk := stream.read(CHUNK):
                     if found:
                         tail += chunk
-                        continue
-                    window = carry + chunk
-                    at = _sheet_data_end(window)
-                    if at >= 0:
-                        found = True
-                        tail += window[at:]
-                    carry = window[-64:]
+                    else:
+                        window = carry + chunk
+                        at = _sheet_data_end(window)
+                        if at >= 0:
+                            found = True
+                            tail += window[at:]
+                        carry = window[-64:]
+                    if len(tail) > MAX_ROW_TEXT:
+                        raise XlsxError(f"工作表“{self.name}”的合并单元格列表超过{MAX_ROW_TEXT >> 20} MiB，不受支持")
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             raise XlsxError(f"工作表“{self.name}”已损坏：{exc}") from exc
         ranges: list[MergedRange] = []
@@ -624,7 +708,8 @@ class Sheet:
                     yield cells
         except ParseError as exc:
             raise XlsxError(f"工作表“{self.name}”不是有效的XML：{exc}") from exc
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, UnicodeDecodeError) as exc:
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, TypeError, MemoryError) as exc:
+            # ValueError: UnicodeDecodeError among them; none is expected, none escapes as another type
             raise XlsxError(f"工作表“{self.name}”已损坏：{exc}") from exc
 
     def _value(self, typ: str | None, style: str | None, raw: str | None) -> object:
@@ -652,8 +737,8 @@ class Sheet:
             return _ooxml_text(raw)
         if typ == "b":
             return True if raw.strip() in ("1", "true") else False if raw.strip() in ("0", "false") else ""
-        if typ == "e":
-            return ""  # #N/A, #DIV/0!…: as python-calamine, no value
+        if typ == "e" or typ == "inlineStr":
+            return ""  # #N/A, #DIV/0!…: as python-calamine, no value; an inline string's <v> is no value
         if typ == "d":
             try:
                 return datetime.fromisoformat(raw.strip())
@@ -662,16 +747,16 @@ class Sheet:
         return raw
 
     def _shared(self, raw: str) -> str:
-        """The shared string a t="s" cell's value indexes."""
-        if not raw.strip().isdigit():
-            return ""
-        try:
-            return self._strings.lookup(int(raw))
-        except IndexError as exc:
-            raise XlsxError(f"工作表“{self.name}”引用了不存在的共享字符串（第{int(raw) + 1}个），文件已损坏") from exc
+        """The shared string a t="s" cell's value indexes (digits 0-9 only, surrounding spaces allowed)."""
+        index = raw.strip()
+        if not _DIGITS.fullmatch(index) or len(index) > 10 or int(index) >= len(self._strings):
+            raise XlsxError(
+                f"工作表“{self.name}”引用了不存在的共享字符串（索引“{index[:20]}”，共{len(self._strings)}个），文件已损坏"
+            )
+        return self._strings.lookup(int(index))
 
     def _element_value(self, cell: Element, ns: str) -> object:
-        typ = cell.get("t")
+        typ = cell.get("t") or None  # t="" is no type, as for the tokenizer
         if typ == "inlineStr":
             inline = cell.find(ns + "is")
             return _rich_text(inline, ns) if inline is not None else ""
@@ -690,6 +775,7 @@ class Sheet:
         buf = ""
         tokens: _Tokens | None = None
         for piece in chunks:  # the prolog, up to <sheetData>
+            seam = len(buf)
             buf += piece
             if tokens is None:
                 root = _ROOT.search(buf)
@@ -698,12 +784,17 @@ class Sheet:
                         raise _Unsupported
                     continue
                 tokens = _Tokens(root.group(1) + ":" if root.group(1) else "")
-            start = tokens.sheet_data.search(buf)
+                seam = 0
+            start = tokens.sheet_data.search(buf, max(0, buf.rfind("<", 0, seam)))
             if start is not None:
+                if _hidden_markup(buf[2 : start.end()]):  # past the <?xml…?> declaration: a comment, CDATA…
+                    raise _Unsupported
                 if start.group(1):  # <sheetData/>
                     return
                 buf = buf[start.end() :]
                 break
+            if len(buf) > MAX_ROW_TEXT:
+                raise _Unsupported  # a prolog of 64 MiB: the parser's turn
         else:
             raise _Unsupported  # no <sheetData> found: the pull parser tells a sheet without one from a broken one
         assert tokens is not None
@@ -711,12 +802,25 @@ class Sheet:
 
     def _tokenize(self, buf: str, chunks: Iterator[str], tokens: _Tokens) -> Iterator[list[object]]:
         """Rows from the text after <sheetData>: whole rows at a time (split at </row>), cells by `findall`."""
-        row_close, data_close = tokens.row_close, tokens.sheet_data_close
+        row_end, data_end = tokens.row_end, tokens.sheet_data_end
+        row_close, row_open = f"</{tokens.prefix}row>", f"<{tokens.prefix}row"
+        row_tag = tokens.row_tag.search
+
+        def split_rows(text: str, final: bool) -> tuple[list[str], bool]:
+            """`text` split at row ends: at "</row>" when every "row" in it is in <row or </row> (fast), else by
+            the regular expression (</row >, </x:row>); and whether each row's part is known to hold one <row
+            (else each is searched for another)."""
+            parts = text.split(row_close)
+            opened = text.count(row_open)
+            if text.count("row") != opened + len(parts) - 1:
+                return row_end.split(text), False
+            return parts, opened - (0 if final else parts[-1].count(row_open)) == len(parts) - 1
+
         match_row = tokens.row.match
         cells_in = tokens.cell.findall
         any_cells_in = tokens.any_cell.findall
         cell_start = tokens.cell_start
-        start_a, start_b, start_c = tokens.cell_starts
+        count_starts = tokens.cell_starts.findall
         first = itemgetter(0)
         column_at = _COLUMNS.__getitem__
         columns = _column_names()
@@ -725,22 +829,34 @@ class Sheet:
         body_value = self._body_value
         row_number = 0  # of the last row yielded (1-based)
         finished = False
+        if _hidden_markup(buf):
+            raise _Unsupported
+        scan = 0  # where a row's end may start in `buf` (the text before has none)
         while not finished:
             piece = next(chunks, None)
             if piece is None:
-                limit = buf.find(data_close)
-                if limit < 0:
+                end = data_end.search(buf)
+                if end is None:
                     raise _Unsupported  # truncated, or </sheetData> spelled otherwise: the parser says which
                 finished = True
-                parts = buf[:limit].split(row_close)
+                parts, one_each = split_rows(buf[: end.start()], True)
+                rest = ""
             else:
+                if _hidden_markup(buf[-1:] + piece):  # a comment, CDATA, processing instruction: the parser's turn
+                    raise _Unsupported
+                seam = len(buf)
                 buf += piece
-                limit = buf.rfind(row_close)
-                if limit < 0:
+                if row_end.search(buf, scan) is None:
+                    if len(buf) > MAX_ROW_TEXT:
+                        raise XlsxError(f"工作表“{self.name}”中有一行超过{MAX_ROW_TEXT >> 20} MiB，不受支持")
+                    last_open = buf.rfind("</", max(0, seam - 1))
+                    scan = (
+                        last_open if last_open >= 0 else scan
+                    )  # a row's end can only start at the last "</" (or later)
                     continue
-                parts = buf[:limit].split(row_close)
-                parts.append("")  # the text after the last </row> stays in `buf` for the next chunk
-                limit += len(row_close)
+                parts, one_each = split_rows(buf, False)
+                rest = parts[-1]  # the text after the last </row> stays in `buf` for the next chunk
+                parts[-1] = ""
             last = len(parts) - 1
             for index, part in enumerate(parts):
                 count = part.count
@@ -753,9 +869,15 @@ class Sheet:
                         break
                     pos = row.end()
                     number_text, empty = row.groups()
-                    number = int(number_text) if number_text else row_number + 1
+                    number = (
+                        (int(number_text) if len(number_text) < 9 else MAX_ROWS + 1) if number_text else row_number + 1
+                    )
+                    if number > MAX_ROWS:
+                        _row_number(number_text)  # raises, naming the number
                     if number <= row_number:
                         raise _Unsupported  # rows out of order: the parser path says so
+                    if number > MAX_ROWS:
+                        raise XlsxError(f"工作表“{self.name}”超出了Excel的行数上限（{MAX_ROWS:,}行）")
                     while row_number < number - 1:
                         yield []
                         row_number += 1
@@ -767,20 +889,21 @@ class Sheet:
                     break
                 if index == last:
                     raise _Unsupported  # a row not closed before </sheetData>: the parser says what is wrong
+                if not one_each and count("row", pos) and row_tag(part, pos):
+                    raise _Unsupported  # a row end the split did not see (</row followed by 65 spaces…)
                 found = cells_in(part, pos)
                 if len(found) != count(cell_start, pos):  # else <c…> in a body (<color>), or a cell missed
-                    starts = count(start_a, pos) + count(start_b, pos) + count(start_c, pos)
+                    starts = len(count_starts(part, pos))
                     if len(found) != starts:
                         found = any_cells_in(part, pos)
                         if len(found) != starts:
                             raise _Unsupported
-                values: list[object] | None
                 try:
                     values = [
                         text
-                        if text
+                        if text and typ == "inlineStr"  # an <is> in a cell of another type: no value
                         else strings(int(raw))
-                        if typ == "s" and raw
+                        if typ == "s" and raw.isdigit() and raw.isascii()
                         else value_of(typ or None, style or None, raw)
                         if raw
                         else body_value(typ or None, style or None, body, tokens)
@@ -788,13 +911,14 @@ class Sheet:
                         else ""
                         for _, style, typ, text, raw, body in found
                     ]
-                except IndexError as exc:
-                    raise XlsxError(f"工作表“{self.name}”引用了不存在的共享字符串，文件已损坏") from exc
-                except ValueError:  # a shared-string index that is no number: that cell reads empty
-                    values = None
+                except IndexError:
+                    for _, _, typ, _, raw, _ in found:
+                        if typ == "s" and raw:
+                            self._shared(raw)  # raises, naming the index
+                    raise
                 letters = list(map(first, found))
                 cells: list[object]
-                if values is None or "" in letters:
+                if "" in letters:
                     cells = self._placed(found, tokens)  # cells without r= are placed one after the other
                 elif letters == columns[: len(letters)]:
                     cells = values  # A, B, C… each once, in order: Excel's way when no cell is empty
@@ -811,14 +935,16 @@ class Sheet:
                     cells.pop()
                 yield cells
                 row_number += 1
-            buf = buf[limit:]
+            if not finished:
+                buf = rest
+                scan = 0
 
     def _placed(self, found: list[tuple[str, str, str, str, str, str]], tokens: _Tokens) -> list[object]:
         """A row's cells placed by their columns: gaps filled with "", empty cells with r= adding nothing."""
         cells: list[object] = []
         for column_letters, style, typ, text, raw, body in found:
             value: object
-            if text:
+            if text and typ == "inlineStr":
                 value = text
             elif raw:
                 value = self._value(typ or None, style or None, raw)
@@ -827,6 +953,8 @@ class Sheet:
             else:
                 value = ""
             if not column_letters:
+                if len(cells) >= MAX_COLUMNS:
+                    raise XlsxError(_too_far(f"第{len(cells) + 1}列"))
                 cells.append(value)
                 continue
             if value == "":
@@ -883,7 +1011,11 @@ class Sheet:
         row_tag = c_tag = data_tag = ""
         data: Element | None = None
         row_number = 0
+        since_row = 0  # characters fed since the last row's end: a row held in memory is bounded
         for piece in self._stream():
+            since_row += len(piece)
+            if since_row > MAX_ROW_TEXT:
+                raise XlsxError(f"工作表“{self.name}”中有一行超过{MAX_ROW_TEXT >> 20} MiB，不受支持")
             parser.feed(piece)
             for event, element in _events(parser):
                 if ns is None:
@@ -897,8 +1029,11 @@ class Sheet:
                     return
                 if element.tag != row_tag or data is None:
                     continue
+                since_row = 0
                 number_text = element.get("r", "")
-                number = int(number_text) if number_text.isdigit() else row_number + 1
+                number = _row_number(number_text) if _DIGITS.fullmatch(number_text) else row_number + 1
+                if number > MAX_ROWS:
+                    raise XlsxError(f"工作表“{self.name}”超出了Excel的行数上限（{MAX_ROWS:,}行）")
                 if number <= row_number:
                     raise XlsxError(f"工作表“{self.name}”的行顺序有误（第{number}行出现在第{row_number}行之后）")
                 while row_number < number - 1:
@@ -913,13 +1048,17 @@ class Sheet:
                     try:
                         column = _reference(ref)[1] if ref else len(cells)
                     except ValueError as exc:
-                        raise XlsxError(f"工作表“{self.name}”的单元格引用“{ref}”无效") from exc
+                        raise XlsxError(f"工作表“{self.name}”的单元格引用“{(ref or '')[:20]}”无效") from exc
+                    if column >= MAX_COLUMNS:
+                        raise XlsxError(_too_far(f"第{column + 1}列"))
                     if column >= len(cells):
                         cells.extend([""] * (column - len(cells)))
                         cells.append(value)
                     else:
                         cells[column] = value
                 data.clear()
+                while cells and cells[-1] == "":
+                    cells.pop()  # as the tokenizer: a row ends at its last value
                 yield cells
                 row_number += 1
         parser.close()
@@ -928,33 +1067,37 @@ class Sheet:
 def _events(parser: XMLPullParser[Element]) -> Iterator[tuple[str, Element]]:
     """The parser's start and end events (the only ones asked for: each carries an element)."""
     for item in parser.read_events():
-        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Element):
-            yield str(item[0]), item[1]
+        yield cast(tuple[str, Element], item)
 
 
-_ROOT_START = re.compile(rb"<[A-Za-z_]")
-
-
-def _refuse_dtd(start: bytes, member: str) -> None:
-    """OOXML parts have no DTD: one (entities that expand a millionfold…) is refused before parsing. `start`
-    is the part's beginning; a DTD can only stand before the root element."""
-    root = _ROOT_START.search(start)
-    if b"<!DOCTYPE" in (start[: root.start()] if root else start):
+def _refuse_dtd(text: str, member: str) -> None:
+    """OOXML parts have no DTD: one (entities that expand a millionfold…) is refused before parsing. Checked on
+    the decoded text, anywhere (a DTD elsewhere than before the root is malformed anyway)."""
+    if "<!DOCTYPE" in text:
         raise XlsxError(f"{member} 含有DTD声明（<!DOCTYPE>），不是Excel写出的文件")
 
 
-def _encoding(start: bytes) -> str:
+_DECLARED_ENCODING = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]*)["']""")
+
+
+def _encoding(start: bytes, member: str) -> str:
+    """UTF-8 or UTF-16, the encodings XML parsers must know (a BOM, or the declaration, says which): any other
+    encoding is refused."""
     if start.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    declared = re.match(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""", start)
-    if declared:
-        try:
-            return codecs.lookup(declared.group(1).decode("ascii")).name
-        except LookupError:
-            pass
-    return "utf-8"
+    if start.startswith(b"<\x00"):
+        return "utf-16-le"
+    if start.startswith(b"\x00<"):
+        return "utf-16-be"
+    declared = _DECLARED_ENCODING.match(start)
+    if declared is None:
+        return "utf-8"
+    name = declared.group(1).decode("ascii").lower().replace("_", "-")
+    if name in ("utf-8", "utf8"):
+        return "utf-8"
+    raise XlsxError(f"{member} 的编码“{declared.group(1).decode('ascii')}”不受支持（应为UTF-8或UTF-16）")
 
 
 _MERGE = re.compile(r"""<(?:[\w.-]+:)?mergeCell\s[^>]*?\bref\s*=\s*["']([^"']*)["']""")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import tracemalloc
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -408,3 +409,188 @@ def test_memory_does_not_grow_with_the_sheet(tmp_path: Path, monkeypatch: pytest
         assert count == rows - 1
     small, large = peaks
     assert large < 1.5 * small + 1_000_000, f"peaks {small:,} and {large:,} bytes"
+
+
+# --- hostile and unusual input (review of the tokenizer) --------------------------------------------------------
+
+
+def _replace(path: Path, member: str, data: str | bytes) -> Path:
+    """The workbook with one part written anew."""
+    with zipfile.ZipFile(path) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    parts[member] = data.encode() if isinstance(data, str) else data
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+    return path
+
+
+def _sheet(path: Path, data: str, **parts: object) -> Path:
+    return _hand_made(path, {"S": f"<sheetData>{data}</sheetData>"}, **parts)  # type: ignore[arg-type]
+
+
+def test_cell_attributes_in_any_order_and_spacing(tmp_path: Path, reader: str) -> None:
+    styles = '<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="14"/></cellXfs>'
+    cells = (
+        '<c r="A1" t="n" s="1"><v>45811</v></c>'  # t before s
+        '<c r="B1" s="0" ph="1" t="s"><v>0</v></c>'  # another attribute between s and t
+        '<c r="C1"\n   t="s"><v>1</v></c>'  # a line break between attributes
+        '<c r="D1"  s="1"><v>45811</v></c>'  # two spaces
+        '<c r="E1" t="s" s="1" ><v>0</v></c>'  # a space before >
+        "<c r='F1' t='s'><v>1</v></c>"  # single quotes (the tokenizer hands over)
+    )
+    path = _sheet(tmp_path / "a.xlsx", f'<row r="1">{cells}</row>', shared=["<t>甲</t>", "<t>乙</t>"], styles=styles)
+    assert _rows(path) == [[date(2025, 6, 3), "甲", "乙", date(2025, 6, 3), "甲", "乙"]]
+
+
+def test_comments_cdata_and_processing_instructions_are_not_read_as_markup(tmp_path: Path, reader: str) -> None:
+    data = (
+        '<row r="1"><c r="A1"><v>1</v></c><!-- <c r="B1"><v>666</v></c> --><?pi <c r="C1"><v>7</v></c>?></row>'
+        '<row r="2"><c r="A2" t="inlineStr"><is><t><![CDATA[</t></is></c><c r="B2"><v>666</v></c>]]></t></is></c>'
+        "</row>"
+    )
+    path = _sheet(tmp_path / "c.xlsx", data)
+    assert _rows(path) == [[1], ['</t></is></c><c r="B2"><v>666</v></c>']]
+    hidden = f'<!-- <worksheet xmlns="{MAIN}"><sheetData><row r="1"><c r="A1"><v>666</v></c></row></sheetData> -->'
+    prolog = _hand_made(
+        tmp_path / "p.xlsx",
+        {
+            "S": f'<?xml version="1.0"?>{hidden}<worksheet xmlns="{MAIN}"><sheetData><row r="1"><c r="A1"><v>1</v>'
+            "</c></row></sheetData></worksheet>"
+        },
+    )
+    assert _rows(prolog) == [[1]]
+
+
+def test_comments_and_cdata_in_the_shared_string_table(tmp_path: Path) -> None:
+    path = _sheet(tmp_path / "s.xlsx", '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>')
+    for table in (
+        f'<sst xmlns="{MAIN}"><!-- <si><t>evil</t></si> --><si><t>甲</t></si><si><t>乙</t></si></sst>',
+        f'<sst xmlns="{MAIN}"><si><t>甲</t></si><si><t><![CDATA[乙]]></t></si><?pi <si><t>x</t></si>?></sst>',
+    ):
+        _replace(path, "xl/sharedStrings.xml", table)
+        assert _rows(path) == [["甲", "乙"]]
+
+
+def test_rows_and_columns_past_excel_s_limits_are_refused(tmp_path: Path, reader: str) -> None:
+    for n, data in enumerate(
+        (
+            '<row r="1048577"><c r="A1048577"><v>1</v></c></row>',
+            '<row r="99999999999999999999"><c r="A1"><v>1</v></c></row>',
+            '<row r="1"><c r="XFE1"><v>1</v></c></row>',
+            '<row r="1"><c r="AAAAAAAAAAAAAAAAAAAA1"><v>1</v></c></row>',
+            '<row r="1"><c r="A99999999"><v>1</v></c></row>',
+        )
+    ):
+        with pytest.raises(XlsxError, match="上限"):
+            _rows(_sheet(tmp_path / f"l{n}.xlsx", data))
+    last = _rows(_sheet(tmp_path / "last.xlsx", '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'))
+    assert len(last) == 1_048_576 and len(last[-1]) == 16_384 and last[-1][-1] == 1
+    many = "<c><v>1</v></c>" * 16_385  # cells without r= past XFD
+    with pytest.raises(XlsxError, match="上限"):
+        _rows(_sheet(tmp_path / "many.xlsx", f'<row r="1">{many}</row>'))
+
+
+def test_cell_ends_written_otherwise_or_missing_cost_linear_time(tmp_path: Path, reader: str) -> None:
+    spaced = _sheet(tmp_path / "s.xlsx", '<row r="1">' + '<c r="A1"><v>1</v></c >' * 100_000 + "</row>")
+    assert _rows(spaced) == [[1]]
+    missing = _sheet(tmp_path / "m.xlsx", '<row r="1">' + '<c r="A1"><v>1</v>x' * 100_000 + "</row>")
+    with pytest.raises(XlsxError, match="不是有效的XML"):
+        _rows(missing)
+
+
+def test_a_far_cell_and_many_empty_rows_read_quickly(tmp_path: Path) -> None:
+    header = '<c r="A1" t="inlineStr"><is><t>行政相对人名称</t></is></c><c r="XFD1"><v>1</v></c>'
+    path = _sheet(tmp_path / "w.xlsx", f'<row r="1">{header}</row><row r="1048576"/>')
+    assert list(read_rows(path)) == []  # a million empty rows: not padded to 16,384 columns each
+
+
+def test_row_ends_with_spaces_and_a_row_too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(xlsx_stream, "CHUNK", 1 << 10)
+    rows = "".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c></row >' for n in range(1, 2001))
+    assert _rows(_sheet(tmp_path / "r.xlsx", rows)) == [[n] for n in range(1, 2001)]
+    monkeypatch.setattr(xlsx_stream, "MAX_ROW_TEXT", 100_000)
+    huge = '<row r="1">' + '<c r="A1"><v>1</v></c>' * 10_000 + "</row>"
+    with pytest.raises(XlsxError, match="MiB"):
+        _rows(_sheet(tmp_path / "h.xlsx", huge))
+    _parsed_only(monkeypatch)
+    with pytest.raises(XlsxError, match="MiB"):
+        _rows(_sheet(tmp_path / "h.xlsx", huge))
+
+
+def test_parts_read_whole_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _sheet(tmp_path / "b.xlsx", '<row r="1"><c r="A1" t="s"><v>0</v></c></row>', shared=["<t>甲</t>" * 500])
+    assert _rows(path) == [["甲" * 500]]
+    monkeypatch.setattr(xlsx_stream, "MAX_SHARED_STRINGS", 1000)
+    with pytest.raises(XlsxError, match=r"sharedStrings\.xml.*上限"):
+        _rows(path)
+    monkeypatch.setattr(xlsx_stream, "MAX_PART", 100)
+    with pytest.raises(XlsxError, match="上限"):
+        open_workbook(path)
+
+
+def test_only_utf8_and_utf16_and_only_ascii_digits(tmp_path: Path, reader: str) -> None:
+    body = f'<worksheet xmlns="{MAIN}"><sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData></worksheet>'
+    utf16 = tmp_path / "u.xlsx"
+    _hand_made(utf16, {"S": "<?xml"})  # replaced below by a UTF-16 part
+    _replace(utf16, "xl/worksheets/sheet1.xml", ('<?xml version="1.0" encoding="UTF-16"?>' + body).encode("utf-16"))
+    assert _rows(utf16) == [[1]]
+    for n, encoding in enumerate(("rot13", "hex", "base64", "punycode", "GB2312", "latin-1")):
+        part = f'<?xml version="1.0" encoding="{encoding}"?>{body}'
+        with pytest.raises(XlsxError, match="编码"):
+            _rows(_hand_made(tmp_path / f"e{n}.xlsx", {"S": part}))
+    superscript = _sheet(tmp_path / "d.xlsx", '<row r="²"><c r="A1" t="s"><v>²</v></c></row>', shared=["<t>a</t>"])
+    with pytest.raises(XlsxError, match="共享字符串"):
+        _rows(superscript)
+    assert _rows(_sheet(tmp_path / "r.xlsx", '<row r="²"><c r="A1"><v>1</v></c></row>')) == [[1]]
+
+
+def test_a_dtd_in_utf16_is_refused(tmp_path: Path, reader: str) -> None:
+    laughs = '<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    sheet = (
+        f'<worksheet xmlns="{MAIN}"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row></sheetData></worksheet>'
+    )
+    for n, (member, part) in enumerate(
+        (
+            ("xl/worksheets/sheet1.xml", f'<?xml version="1.0" encoding="UTF-16"?>{laughs}{sheet}'),
+            (
+                "xl/sharedStrings.xml",
+                f'<?xml version="1.0" encoding="UTF-16"?>{laughs}<sst xmlns="{MAIN}"><si><t>&b;</t></si></sst>',
+            ),
+            ("xl/styles.xml", f'<?xml version="1.0" encoding="UTF-16"?>{laughs}<styleSheet xmlns="{MAIN}"/>'),
+        )
+    ):
+        path = _hand_made(tmp_path / f"d{n}.xlsx", {"S": sheet}, shared=["<t>甲</t>"])
+        _replace(path, member, part.encode("utf-16"))
+        with pytest.raises(XlsxError, match="DTD"):
+            _rows(path)
+
+
+def test_shared_string_indices_and_malformed_text_read_alike(tmp_path: Path, reader: str) -> None:
+    shared = ["<t>a</t>", "<t>b</t>"]
+    for n, index in enumerate(("-1", "2", "99999999999999999999", "1.0", "abc")):
+        path = _sheet(tmp_path / f"i{n}.xlsx", f'<row r="1"><c r="A1" t="s"><v>{index}</v></c></row>', shared=shared)
+        with pytest.raises(XlsxError, match=f"索引“{re.escape(index)}”"):
+            _rows(path)
+    assert _rows(_sheet(tmp_path / "sp.xlsx", '<row r="1"><c r="A1" t="s"><v> 1 </v></c></row>', shared=shared)) == [
+        ["b"]
+    ]
+    surrogate = '<row r="1"><c r="A1" t="inlineStr"><is><t>a_xD800_b</t></is></c></row>'
+    assert _rows(_sheet(tmp_path / "x.xlsx", surrogate)) == [["a\ufffdb"]]
+    for n, text in enumerate(("a&#xD800;b", "a&#0;b", "a&b", "a&#X4E2D;b", "a&#99999999999999;b")):
+        bad = f'<row r="1"><c r="A1" t="inlineStr"><is><t>{text}</t></is></c></row>'
+        with pytest.raises(XlsxError, match="不是有效的XML"):
+            _rows(_sheet(tmp_path / f"b{n}.xlsx", bad))
+    other_type = '<row r="1"><c r="A1" t="s"><is><t>x</t></is></c><c r="B1" t="inlineStr"><v>7</v></c></row>'
+    assert _rows(_sheet(tmp_path / "o.xlsx", other_type, shared=shared)) == [[]]
+    assert _rows(_sheet(tmp_path / "t.xlsx", '<row r="1"><c r="A1" t=""><v>5</v></c></row>')) == [[5]]
+
+
+def test_a_negative_index_is_no_block_lookup() -> None:
+    strings = SharedStrings()
+    for n in range(SharedStrings.LIST_LIMIT + 2 * SharedStrings.BLOCK + 5):
+        strings.append(str(n))
+    assert strings.lookup(len(strings) - 1) == str(len(strings) - 1)
+    for index in (-1, len(strings)):
+        with pytest.raises(IndexError):
+            strings.lookup(index)
