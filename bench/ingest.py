@@ -8,8 +8,9 @@ sdk      one department's `Publisher` validating, encoding and producing N reali
          until the broker acknowledged all; then `send()` of N decisions prepared beforehand (`prepare_upsert`):
          encode + produce alone. Goal: encode + produce ≥ 20,000 decisions/s.
 publish  `sgs publish` (a subprocess, as a clerk runs it) on a generated GBK CSV and an XLSX of one department:
-         rows/s including validation and the broker's acknowledgements, and the process's peak RSS
-         (goal ≥ 5,000 rows/s; memory flat in the file's size: compare the small file's peak).
+         rows/s including validation and the broker's acknowledgements, and the peak RSS of the process and of
+         its row-checking worker processes (goal ≥ 5,000 rows/s; memory flat in the file's size: compare the
+         small file's peaks).
 gateway  a real `sgs gateway`; C concurrent clients POST batches of B decisions: decisions/s and request
          latency p50/p99.
 
@@ -142,8 +143,15 @@ def _peak_mib(pid: int) -> float | None:
     return int(line.split()[1]) / 1024 if line else None
 
 
-def run_publish(settings: Settings, code: str, path: Path) -> tuple[float, float, str]:
-    """(seconds, peak RSS MiB, summary line) of `sgs publish` on `path`."""
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def run_publish(settings: Settings, code: str, path: Path) -> tuple[float, float, dict[int, float], str]:
+    """(seconds, peak RSS MiB, peak RSS MiB of each worker process, summary line) of `sgs publish` on `path`."""
     env = {**os.environ, **settings.to_env()}
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -154,14 +162,17 @@ def run_publish(settings: Settings, code: str, path: Path) -> tuple[float, float
         text=True,
     )
     peak = 0.0
+    workers: dict[int, float] = {}
     while process.poll() is None:
         peak = max(peak, _peak_mib(process.pid) or 0.0)
+        for child in _children(process.pid):
+            workers[child] = max(workers.get(child, 0.0), _peak_mib(child) or 0.0)
         time.sleep(0.2)
     out, err = process.communicate()
     seconds = time.perf_counter() - started
     if process.returncode not in (0, 1):
         raise RuntimeError(err[-2000:])
-    return seconds, peak, out.strip().splitlines()[0]
+    return seconds, peak, workers, out.strip().splitlines()[0]
 
 
 def bench_publish(settings: Settings, csv_rows: int, xlsx_rows: int) -> None:
@@ -172,9 +183,10 @@ def bench_publish(settings: Settings, csv_rows: int, xlsx_rows: int) -> None:
             say(f"writing {path.name} …")
             code = write_csv(path, rows) if fmt == "csv" else write_xlsx(path, rows)
             size = path.stat().st_size / 1e6
-            seconds, peak, line = run_publish(settings, code, path)
+            seconds, peak, workers, line = run_publish(settings, code, path)
             print(f"publish {fmt} {rows:>9,} rows ({size:,.0f} MB): {rows / seconds:>7,.0f} rows/s, {seconds:6.1f} s,")
-            print(f"        peak RSS {peak:,.0f} MiB   — {line}")
+            of_workers = ", ".join(f"{mib:,.0f}" for mib in workers.values()) or "none"
+            print(f"        peak RSS {peak:,.0f} MiB, worker processes {of_workers} MiB   — {line}")
             path.unlink()
     print("goal: ≥ 5,000 rows/s with validation; memory flat in file size")
 

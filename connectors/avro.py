@@ -17,7 +17,6 @@ import struct
 from typing import Any
 
 import fastavro
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from sgs.schemas.contracts import load_schema, schema_text
 
@@ -25,10 +24,23 @@ MAGIC = 0
 _HEADER = struct.Struct(">bI")
 
 
+def framed(schema_id: int, schema: Any, value: dict[str, Any]) -> bytes:
+    """`value` written with the parsed `schema` that the registry knows as `schema_id`, in the wire format. Needs no
+    registry: processes that only encode (`sgs publish`'s row checkers) are given the id."""
+    out = io.BytesIO()
+    out.write(_HEADER.pack(MAGIC, schema_id))
+    fastavro.schemaless_writer(out, schema, value)
+    return out.getvalue()
+
+
 class AvroCodec:
     """Encode values of one schema, and decode values written with any registered schema into it."""
 
     def __init__(self, registry_url: str, schema_name: str) -> None:
+        # Imported here: the registry client costs most of a second to import, and processes that only frame
+        # values (`framed`) never need it.
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+
         # Without a timeout a response lost on a kept-alive connection blocks forever; with one, it is retried.
         self._registry = SchemaRegistryClient({"url": registry_url, "timeout": 10, "max.retries": 5})
         self._text = schema_text(schema_name)
@@ -37,15 +49,18 @@ class AvroCodec:
         # id -> (writer schema, reader schema or None when the writer is ours: resolution doubles decoding time)
         self._readers: dict[int, tuple[Any, Any]] = {}
 
-    def encode(self, topic: str, value: dict[str, Any]) -> bytes:
+    def schema_id(self, topic: str) -> int:
+        """The registry's id of this codec's schema for `topic` (registered on first use)."""
         subject = f"{topic}-value"
         schema_id = self._ids.get(subject)
         if schema_id is None:
+            from confluent_kafka.schema_registry import Schema
+
             schema_id = self._ids[subject] = self._registry.register_schema(subject, Schema(self._text, "AVRO"))
-        out = io.BytesIO()
-        out.write(_HEADER.pack(MAGIC, schema_id))
-        fastavro.schemaless_writer(out, self._schema, value)
-        return out.getvalue()
+        return schema_id
+
+    def encode(self, topic: str, value: dict[str, Any]) -> bytes:
+        return framed(self.schema_id(topic), self._schema, value)
 
     def decode(self, topic: str, data: bytes) -> dict[str, Any]:
         """Decode a value written with any registered schema; raises ValueError on anything else."""

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from sgs.config import Settings
-from sgs.connectors.publisher import Publisher, Receipt, prepare_upsert
+from sgs.connectors.publisher import Prepared, Publisher, Receipt
+from sgs.connectors.row_checks import RowCheck, checked_rows
 from sgs.connectors.templates import Row, TemplateError, detect_kind, file_format, read_rows
 from sgs.core.fields import Kind, kind_table
 from sgs.core.problems import Problem
@@ -179,8 +180,10 @@ def import_file(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     progress: Callable[[int], None] | None = None,
     display_name: str | None = None,
+    processes: int = 0,
 ) -> ImportSummary:
     """Check every row of `path` and publish the valid ones to the platform of `publish_to` (None: a dry run).
+    With `processes` ≥ 1, rows past the first few thousand are checked by that many worker processes.
 
     Waits for the broker's answer to every row before it returns. Raises `TemplateError` when the file cannot
     be read at all (or its kind cannot be told from its header)."""
@@ -222,18 +225,17 @@ def import_file(
         )
     # Every row gets the broker's own answer (delivered, or failed after its delivery timeout), not a guess.
     answer_s = float((producer_config or {}).get("message.timeout.ms", DEFAULT_MESSAGE_TIMEOUT_MS)) / 1000 + 5
+    check = RowCheck(department_code, found_kind, publisher.schema_id if publisher is not None else None)
     try:
         try:
-            for row in rows:
+            for row, receipt, encoded in checked_rows(rows, check, clock, processes=processes):
                 summary.read += 1
                 problems = row.problems
-                if not (problems and not row.values):
-                    prepared = prepare_upsert(department_code, found_kind, row.values, source="import", now=clock())
-                    problems += prepared.receipt.problems
+                if receipt is not None:
+                    problems += receipt.problems
                     if not problems and publisher is not None:
-                        prepared.receipt.row = row.number
-                        in_flight[prepared.receipt.event_id] = (row.number, row.values)
-                        publisher.send(prepared)
+                        in_flight[receipt.event_id] = (row.number, row.values)
+                        publisher.send(Prepared(receipt, None), encoded=encoded)
                 if problems:
                     summary.invalid += 1
                     not_published(row.number, row.values, problems)

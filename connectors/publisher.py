@@ -191,14 +191,22 @@ class Publisher:
         if self._on_result is not None:
             self._on_result(receipt)
 
-    def send(self, prepared: Prepared) -> Receipt:
-        """Send a submission prepared with `prepare_upsert` or `prepare_revoke` (a refused one is only recorded)."""
+    @property
+    def schema_id(self) -> int:
+        """The registry's id of the submission schema on this publisher's topic: what `encoded` values carry."""
+        return self._codec.schema_id(self.topic)
+
+    def send(self, prepared: Prepared, *, encoded: bytes | None = None) -> Receipt:
+        """Send a submission prepared with `prepare_upsert` or `prepare_revoke` (a refused one is only recorded).
+        `encoded`: its envelope already framed with `schema_id` (by another process, which may drop the envelope)."""
         receipt, envelope = prepared.receipt, prepared.envelope
         if self._keep_results:
             self.results.append(receipt)
-        if envelope is None:
-            self._finish(receipt, "invalid")
-            return receipt
+        if encoded is None:
+            if envelope is None:
+                self._finish(receipt, "invalid")
+                return receipt
+            encoded = self._codec.encode(self.topic, envelope)
         self._pending[receipt.event_id] = receipt
 
         def delivered(error: KafkaError | None, message: Message) -> None:
@@ -210,10 +218,9 @@ class Publisher:
                 receipt.partition, receipt.offset = message.partition(), message.offset()
                 self._finish(receipt, "accepted")
 
-        value = self._codec.encode(self.topic, envelope)
         while True:
             try:
-                self._producer.produce(self.topic, key=envelope["decision_id"], value=value, on_delivery=delivered)
+                self._producer.produce(self.topic, key=receipt.decision_id, value=encoded, on_delivery=delivered)
                 break
             except BufferError:  # the local queue is full: let deliveries drain, then retry
                 self._producer.poll(0.5)

@@ -173,7 +173,9 @@ def test_a_file_unreadable_past_some_rows_says_how_many_were_published(tmp_path:
         def __init__(self, *_: object, on_result, **__: object) -> None:  # type: ignore[no-untyped-def]
             self.on_result = on_result
 
-        def send(self, prepared) -> None:  # type: ignore[no-untyped-def]
+        schema_id = 1
+
+        def send(self, prepared, encoded: bytes) -> None:  # type: ignore[no-untyped-def]
             prepared.receipt.status = "accepted"
             self.on_result(prepared.receipt)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -80,7 +81,16 @@ def _print_summary(summary: ImportSummary) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="只校验，不发布 (check every row, send nothing).")
 @click.option("--json", "as_json", is_flag=True, help="每个文件输出一行JSON汇总 (a JSON summary line per file).")
-def publish(files: tuple[Path, ...], department_code: str, kind: Kind | None, dry_run: bool, as_json: bool) -> None:
+@click.option(
+    "--processes",
+    type=click.IntRange(min=0),
+    default=lambda: len(os.sched_getaffinity(0)),
+    show_default="本机CPU数",
+    help="校验大文件所用的进程数；0 = 只用本进程 (worker processes checking the rows of large files).",
+)
+def publish(
+    files: tuple[Path, ...], department_code: str, kind: Kind | None, dry_run: bool, as_json: bool, processes: int
+) -> None:
     """发布双公示数据文件（JSON lines、CSV、XLSX 国家标准模板）。
 
     Publish decision files: headers may be Chinese template names, national codes (XK_…/CF_…) or English
@@ -112,6 +122,7 @@ def publish(files: tuple[Path, ...], department_code: str, kind: Kind | None, dr
                     publish_to=None if dry_run else settings,
                     producer_config={"message.timeout.ms": 60_000},
                     progress=progress,
+                    processes=processes,
                 )
             except TemplateError as exc:
                 click.echo(f"错误：{exc}" if path.name in str(exc) else f"错误：{path}：{exc}", err=True)
