@@ -9,10 +9,12 @@ processes to start.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -25,6 +27,7 @@ from sgs.core.fields import Kind
 from sgs.core.problems import Problem
 from sgs.schemas.contracts import load_schema
 
+log = logging.getLogger(__name__)
 INLINE_ROWS = 2_000  # checked in the calling process before any worker starts
 CHUNK_ROWS = 500  # rows per task: large enough that pickling and queueing stay a small share
 CHUNKS_PER_PROCESS = 2  # in flight per worker: keeps each busy while the caller reads and produces
@@ -92,18 +95,20 @@ def _unreadable(row: Row) -> bool:
     return bool(row.problems) and not row.values
 
 
-Chunk = tuple[list[Row], Future[list[_Answer]]]
+Chunk = tuple[list[tuple[Row, datetime]], Future[list[_Answer]]]
 
 
 def checked_rows(
     rows: Iterator[Row], check: RowCheck, clock: Callable[[], datetime], *, processes: int
 ) -> Iterator[Checked]:
     """Every row of `rows` checked, in order; with `processes` ≥ 1, rows after the first `INLINE_ROWS` by that
-    many worker processes. Each row is checked as of `clock()` when it was read. A `TemplateError` from the
-    reader is raised after every row read before it has been handed back."""
+    many worker processes (if one of them dies, the rest are checked here). Each row is checked as of
+    `clock()` when it was read. A `TemplateError` from the reader is raised after every row read before it has
+    been handed back."""
     pool: ProcessPoolExecutor | None = None
     in_flight: deque[Chunk] = deque()
     chunk: list[tuple[Row, datetime]] = []
+    broken = False
 
     def submit() -> None:
         nonlocal pool, chunk
@@ -111,13 +116,25 @@ def checked_rows(
             # Spawned, not forked: the caller's producer has librdkafka threads that a fork would copy.
             pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
         readable = [(row.values, now) for row, now in chunk if not _unreadable(row)]
-        in_flight.append(([row for row, _ in chunk], pool.submit(_answers, check, readable)))
+        try:
+            future = pool.submit(_answers, check, readable)
+        except BrokenProcessPool as exc:  # answered as any chunk in flight when a worker died
+            future = Future()
+            future.set_exception(exc)
+        in_flight.append((chunk, future))
         chunk = []
 
     def handed_back(done: Chunk) -> Iterator[Checked]:
+        nonlocal broken
         rows_sent, future = done
-        answers = iter(future.result())
-        for row in rows_sent:
+        try:
+            answers = iter(future.result())
+        except BrokenProcessPool:  # a worker was killed (out of memory, a signal): no rows are lost for it
+            log.warning("a row-checking process ended abruptly; checking the remaining rows in this process")
+            broken = True
+            yield from (_check_here(check, row, now) for row, now in rows_sent)
+            return
+        for row, _ in rows_sent:
             yield _checked(check, row, None if _unreadable(row) else next(answers))
 
     failure: TemplateError | None = None
@@ -125,7 +142,9 @@ def checked_rows(
         try:
             for count, row in enumerate(rows):
                 now = clock()
-                if processes < 1 or count < INLINE_ROWS:
+                if processes < 1 or count < INLINE_ROWS or broken:
+                    while in_flight:  # read before this row (left when a worker died)
+                        yield from handed_back(in_flight.popleft())
                     yield _check_here(check, row, now)
                     continue
                 chunk.append((row, now))

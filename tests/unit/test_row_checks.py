@@ -104,3 +104,20 @@ def test_rows_read_before_an_unreadable_part_are_handed_back_before_the_error() 
         for checked in checked_rows(failing(), check, lambda: NOW, processes=2):
             handed.append(checked.row.number)
     assert handed == list(range(1, 23))
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_rows_of_a_killed_worker_process_are_checked_in_the_caller() -> None:
+    import multiprocessing
+    import os
+    import signal
+
+    check = RowCheck(AUTHORITY, "penalty", SCHEMA_ID)
+    here = [comparable(c) for c in checked_rows(rows(200), check, lambda: NOW, processes=0)]
+    pooled = []
+    for checked in checked_rows(rows(200), check, lambda: NOW, processes=2):
+        if checked.row.number == 30:  # past the inline rows: the workers are running
+            for child in multiprocessing.active_children():
+                os.kill(child.pid or 0, signal.SIGKILL)
+        pooled.append(comparable(checked))
+    assert pooled == here
