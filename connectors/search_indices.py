@@ -161,33 +161,9 @@ def _properties(fields: list[Field], platform: dict[str, Any]) -> dict[str, Any]
     return properties
 
 
-# The public's free text is looked up as a phrase in these fields (names, facts, content). Each is copied into
-# one more text field, FREE_TEXT, and the phrase is matched there: one field's terms looked up instead of ten,
-# which took a name query from 7.6–9.8 ms to about 5 in Elasticsearch at 1,000,000 decisions. Values are
-# separated by Elasticsearch's position gap, so a phrase never runs from one field into the next.
-FREE_TEXT = "free_text"
-FREE_TEXT_SOURCES = (
-    "subject_name",
-    "authority_name",
-    "legal_representative",
-    "facts",
-    "illegal_act_type",
-    "penalty_content",
-    "content",
-    "document_name",
-    "licence_certificate_name",
-    "source_department",
-)
-
-
 def public_mapping(kind: Kind) -> dict[str, Any]:
     public = [f for f in fields_of(kind) if f.publicity != "never"]
-    properties = _properties(public, PUBLIC_PLATFORM_FIELDS)
-    for name in FREE_TEXT_SOURCES:
-        if name in properties:
-            properties[name] = properties[name] | {"copy_to": FREE_TEXT}
-    properties[FREE_TEXT] = _TEXT
-    return {"dynamic": "strict", "properties": properties}
+    return {"dynamic": "strict", "properties": _properties(public, PUBLIC_PLATFORM_FIELDS)}
 
 
 def archive_mapping() -> dict[str, Any]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from sgs.connectors.search_indices import FREE_TEXT, IndexNames, public_query_filter
+from sgs.connectors.search_indices import IndexNames, public_query_filter
 from sgs.core.codes import check_uscc, normalize_code
 from sgs.core.docnum import normalize_document_number
 from sgs.core.fields import KINDS, fields_of
@@ -33,8 +33,18 @@ from sgs.core.fields import KINDS, fields_of
 MAX_QUERY_CHARS = 200
 MAX_PAGE_SIZE = 50
 MAX_WINDOW = 10_000  # Elasticsearch's default max_result_window: from + size beyond it is refused
-# Where a phrase found in FREE_TEXT (any of its source fields) also occurs: ranked first, name before authority.
-RANKED_FIELDS = {"subject_name": 3.0, "authority_name": 2.0}
+TEXT_FIELDS = (
+    "subject_name^3",
+    "authority_name^2",
+    "legal_representative",
+    "facts",
+    "illegal_act_type",
+    "penalty_content",
+    "content",
+    "document_name",
+    "licence_certificate_name",
+    "source_department",
+)
 HIGHLIGHTED = ("subject_name", "facts", "penalty_content", "content", "illegal_act_type", "authority_name")
 Sort = Literal["relevance", "newest", "oldest"]
 FILTERS = (
@@ -167,9 +177,7 @@ def _text_clauses(text: str) -> list[dict[str, Any]]:
         exact.append({"term": {"document_number_normalized": {"value": number, "boost": 10}}})
     if exact:  # exactly a code or a 文号: the decisions that carry it (see the module's docstring)
         return exact
-    ranked = [{"match_phrase": {name: {"query": text, "boost": boost}}} for name, boost in RANKED_FIELDS.items()]
-    phrase = {"bool": {"must": [{"match_phrase": {FREE_TEXT: text}}], "should": ranked}}
-    clauses: list[dict[str, Any]] = [phrase]
+    clauses: list[dict[str, Any]] = [{"multi_match": {"query": text, "type": "phrase", "fields": list(TEXT_FIELDS)}}]
     if number:  # a number in a form without a bracketed year still finds its decision exactly
         clauses.append({"term": {"document_number_normalized": {"value": number, "boost": 10}}})
     return clauses

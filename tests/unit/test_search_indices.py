@@ -12,8 +12,6 @@ from hypothesis import strategies as st
 from sgs.connectors.search_indices import (
     ARCHIVE_PLATFORM_FIELDS,
     EXACT_TEXT,
-    FREE_TEXT,
-    FREE_TEXT_SOURCES,
     PUBLIC_PLATFORM_FIELDS,
     IndexNames,
     archive_mapping,
@@ -86,19 +84,6 @@ def test_public_mapping_covers_every_public_field_with_its_type(kind: Kind) -> N
         "sequence": "long",
         "indexed_at": "date",
     }
-
-
-def test_free_text_is_copied_from_the_searched_fields_of_both_kinds_and_never_from_never_public_ones() -> None:
-    sources = set()
-    for kind in KINDS:
-        properties = public_mapping(kind)["properties"]
-        assert properties[FREE_TEXT] == {"type": "text", "analyzer": "standard"}
-        copied = {name for name, mapping in properties.items() if mapping.get("copy_to") == FREE_TEXT}
-        assert copied <= {f.name for f in fields_of(kind) if f.publicity != "never"}
-        assert all(properties[name]["type"] == "text" for name in copied)
-        sources |= copied
-    assert sources == set(FREE_TEXT_SOURCES)  # each searched field exists in some kind
-    assert "copy_to" not in json.dumps(archive_mapping())  # the archive is not searched by the public
 
 
 def test_amounts_are_numbers_and_never_fields_only_in_the_archive() -> None:
