@@ -143,9 +143,11 @@ def _peak_mib(pid: int) -> float | None:
     return int(line.split()[1]) / 1024 if line else None
 
 
-def _children(pid: int) -> list[int]:
+def _workers(pid: int) -> list[int]:
+    """The row-checking processes of `pid` (not multiprocessing's resource tracker)."""
     try:
-        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        children = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        return [child for child in children if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
     except OSError:
         return []
 
@@ -165,7 +167,7 @@ def run_publish(settings: Settings, code: str, path: Path) -> tuple[float, float
     workers: dict[int, float] = {}
     while process.poll() is None:
         peak = max(peak, _peak_mib(process.pid) or 0.0)
-        for child in _children(process.pid):
+        for child in _workers(process.pid):
             workers[child] = max(workers.get(child, 0.0), _peak_mib(child) or 0.0)
         time.sleep(0.2)
     out, err = process.communicate()

@@ -198,10 +198,14 @@ class Publisher:
 
     def send(self, prepared: Prepared, *, encoded: bytes | None = None) -> Receipt:
         """Send a submission prepared with `prepare_upsert` or `prepare_revoke` (a refused one is only recorded).
-        `encoded`: its envelope already framed with `schema_id` (by another process, which may drop the envelope)."""
+        `encoded`: its envelope already framed with `schema_id` (e.g. by a row-checking process; the envelope
+        itself may then be left out)."""
         receipt, envelope = prepared.receipt, prepared.envelope
         if self._keep_results:
             self.results.append(receipt)
+        if receipt.status == "invalid":
+            self._finish(receipt, "invalid")
+            return receipt
         if encoded is None:
             if envelope is None:
                 self._finish(receipt, "invalid")

@@ -9,12 +9,15 @@ processes to start.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import os
+import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -28,6 +31,7 @@ from sgs.core.problems import Problem
 from sgs.schemas.contracts import load_schema
 
 log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent ends
 INLINE_ROWS = 2_000  # checked in the calling process before any worker starts
 CHUNK_ROWS = 500  # rows per task: large enough that pickling and queueing stay a small share
 CHUNKS_PER_PROCESS = 2  # in flight per worker: keeps each busy while the caller reads and produces
@@ -45,7 +49,7 @@ class RowCheck:
 class Checked(NamedTuple):
     row: Row
     receipt: Receipt | None  # None: the row could not be read at all (its problems are the row's own)
-    encoded: bytes | None  # the value to produce, for a valid row when publishing
+    encoded: bytes | None  # the value to produce, for a valid row (no problems of its own either) when publishing
 
 
 class _Answer(NamedTuple):
@@ -64,17 +68,28 @@ def _submission_schema() -> Any:
     return load_schema("submission")
 
 
-def _answer(check: RowCheck, values: Mapping[str, object], now: datetime) -> _Answer:
+def _answer(check: RowCheck, values: Mapping[str, object], now: datetime, sendable: bool) -> _Answer:
+    """`sendable`: the row has no problems of its own (it is still checked, so the report lists every problem)."""
     prepared = prepare_upsert(check.department_code, check.kind, values, source="import", now=now)
     receipt, envelope = prepared.receipt, prepared.envelope
     encoded = None
-    if check.schema_id is not None and envelope is not None:
+    if check.schema_id is not None and envelope is not None and sendable:
         encoded = framed(check.schema_id, _submission_schema(), envelope)
     return _Answer(receipt.decision_id, receipt.event_id, receipt.version, receipt.problems, encoded)
 
 
-def _answers(check: RowCheck, rows: list[tuple[Mapping[str, object], datetime]]) -> list[_Answer]:
-    return [_answer(check, values, now) for values, now in rows]
+def _answers(check: RowCheck, rows: list[tuple[Mapping[str, object], datetime, bool]]) -> list[_Answer]:
+    return [_answer(check, values, now, sendable) for values, now, sendable in rows]
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker's initializer: end when the publishing process ends, however it ends (SIGKILL, the OOM killer),
+    rather than wait on its task queue forever."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it ended before the line above
+        os._exit(0)
 
 
 def _checked(check: RowCheck, row: Row, answer: _Answer | None) -> Checked:
@@ -88,7 +103,7 @@ def _checked(check: RowCheck, row: Row, answer: _Answer | None) -> Checked:
 
 
 def _check_here(check: RowCheck, row: Row, now: datetime) -> Checked:
-    return _checked(check, row, None if _unreadable(row) else _answer(check, row.values, now))
+    return _checked(check, row, None if _unreadable(row) else _answer(check, row.values, now, not row.problems))
 
 
 def _unreadable(row: Row) -> bool:
@@ -102,9 +117,9 @@ def checked_rows(
     rows: Iterator[Row], check: RowCheck, clock: Callable[[], datetime], *, processes: int
 ) -> Iterator[Checked]:
     """Every row of `rows` checked, in order; with `processes` ≥ 1, rows after the first `INLINE_ROWS` by that
-    many worker processes (if one of them dies, the rest are checked here). Each row is checked as of
-    `clock()` when it was read. A `TemplateError` from the reader is raised after every row read before it has
-    been handed back."""
+    many worker processes (if they fail — one died, none could start — the rest are checked here). Each row is
+    checked as of `clock()` when it was read. A `TemplateError` from the reader is raised after every row read
+    before it has been handed back."""
     pool: ProcessPoolExecutor | None = None
     in_flight: deque[Chunk] = deque()
     chunk: list[tuple[Row, datetime]] = []
@@ -114,11 +129,16 @@ def checked_rows(
         nonlocal pool, chunk
         if pool is None:
             # Spawned, not forked: the caller's producer has librdkafka threads that a fork would copy.
-            pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
-        readable = [(row.values, now) for row, now in chunk if not _unreadable(row)]
+            pool = ProcessPoolExecutor(
+                processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_die_with_parent,
+                initargs=(os.getpid(),),
+            )
+        readable = [(row.values, now, not row.problems) for row, now in chunk if not _unreadable(row)]
         try:
             future = pool.submit(_answers, check, readable)
-        except BrokenProcessPool as exc:  # answered as any chunk in flight when a worker died
+        except Exception as exc:  # a broken pool, no process could start: answered as a chunk whose worker died
             future = Future()
             future.set_exception(exc)
         in_flight.append((chunk, future))
@@ -129,8 +149,9 @@ def checked_rows(
         rows_sent, future = done
         try:
             answers = iter(future.result())
-        except BrokenProcessPool:  # a worker was killed (out of memory, a signal): no rows are lost for it
-            log.warning("a row-checking process ended abruptly; checking the remaining rows in this process")
+        except Exception as exc:  # a worker was killed (out of memory, a signal) or failed: no row is lost for it
+            # Checked again here, a row that fails by itself fails at its own row, after the rows before it.
+            log.warning("row checks in worker processes failed (%r); checking the rest in this process", exc)
             broken = True
             yield from (_check_here(check, row, now) for row, now in rows_sent)
             return

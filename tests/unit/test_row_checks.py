@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import fastavro
@@ -121,3 +122,59 @@ def test_rows_of_a_killed_worker_process_are_checked_in_the_caller() -> None:
                 os.kill(child.pid or 0, signal.SIGKILL)
         pooled.append(comparable(checked))
     assert pooled == here
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_worker_processes_that_cannot_start_leave_every_row_to_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    class NoProcesses:  # as when the process limit is reached
+        def __init__(self, *_: object, **__: object) -> None:
+            pass
+
+        def submit(self, *_: object) -> None:
+            raise OSError(11, "Resource temporarily unavailable")
+
+        def shutdown(self, **_: object) -> None:
+            pass
+
+    check = RowCheck(AUTHORITY, "penalty", SCHEMA_ID)
+    here = [comparable(c) for c in checked_rows(rows(40), check, lambda: NOW, processes=0)]
+    monkeypatch.setattr(row_checks, "ProcessPoolExecutor", NoProcesses)
+    assert [comparable(c) for c in checked_rows(rows(40), check, lambda: NOW, processes=2)] == here
+
+
+def test_worker_processes_end_with_a_publishing_process_killed_outright(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    program = (
+        "import sys, time\n"
+        "from datetime import datetime, UTC\n"
+        "from sgs.connectors import row_checks\n"
+        "from sgs.connectors.row_checks import RowCheck, checked_rows\n"
+        "from tests.unit.test_row_checks import rows, AUTHORITY\n"
+        "if __name__ == '__main__':\n"
+        "    row_checks.INLINE_ROWS, row_checks.CHUNK_ROWS = 1, 2\n"
+        "    checked = checked_rows(rows(10_000), RowCheck(AUTHORITY, 'penalty', None), lambda: datetime.now(UTC),"
+        " processes=2)\n"
+        "    for _ in range(20):\n"
+        "        next(checked)\n"
+        "    print('running', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    script = tmp_path / "publishing.py"
+    script.write_text(program)
+    env = {**os.environ, "PYTHONPATH": str(Path.cwd())}  # for tests.unit
+    publishing = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    assert publishing.stdout is not None and publishing.stdout.readline().strip() == "running"
+    children = Path(f"/proc/{publishing.pid}/task/{publishing.pid}/children").read_text().split()
+    workers = [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    assert len(workers) == 2
+    publishing.send_signal(signal.SIGKILL)
+    publishing.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "row-checking processes outlived it"

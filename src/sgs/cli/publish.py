@@ -18,6 +18,13 @@ from sgs.core.fields import Kind, kind_table
 
 EXIT_ALL_PUBLISHED, EXIT_SOME_NOT_PUBLISHED, EXIT_UNUSABLE = 0, 1, 2
 BROKER_TIMEOUT_S = 10
+MAX_DEFAULT_PROCESSES = 4  # one process reads and produces; past about two checkers it is the bottleneck
+
+
+def default_processes() -> int:
+    """The CPUs this process may run on (all of them where that cannot be asked), at most MAX_DEFAULT_PROCESSES."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(usable, MAX_DEFAULT_PROCESSES)
 
 
 def _broker_reachable(settings: Settings) -> str | None:
@@ -84,8 +91,8 @@ def _print_summary(summary: ImportSummary) -> None:
 @click.option(
     "--processes",
     type=click.IntRange(min=0),
-    default=lambda: len(os.sched_getaffinity(0)),
-    show_default="本机CPU数",
+    default=default_processes,
+    show_default="本机CPU数，最多4",
     help="校验大文件所用的进程数；0 = 只用本进程 (worker processes checking the rows of large files).",
 )
 def publish(
