@@ -34,6 +34,10 @@ ATTEMPTS = 8
 _FENCING_LOG = logging.getLogger(f"{__name__}.writer")
 _FENCING_LOG.setLevel(logging.CRITICAL + 1)
 FENCED = (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)
+# Now and then the broker (Kafka 4.1) answers a commit that races another writer's fencing with an unknown server
+# error ("EndTxn commit failed: Unknown broker error"): whether it took is not known, so it is treated as fenced —
+# read again, apply again. Every change is idempotent for that (a key already there is not added twice).
+OUTCOME_UNKNOWN = (KafkaError.UNKNOWN,)
 
 
 class ChangeRefusedError(ValueError):
@@ -86,6 +90,8 @@ def issue_key(now: datetime, token: Callable[[int], str] = secrets.token_urlsafe
 
 
 def with_key(department: Department, key: ApiKey, now: datetime) -> Department:
+    if any(held.key_id == key.key_id for held in department.keys):
+        return department  # applied again after a commit whose outcome was not known
     return dataclasses.replace(department, keys=(*department.keys, key), updated_at=now)
 
 
@@ -95,6 +101,8 @@ def with_new_key(department: Department, now: datetime) -> tuple[str, Department
 
 
 def with_key_revoked(department: Department, key_id: str, now: datetime) -> Department:
+    if not any(key.key_id == key_id and key.active for key in department.keys):
+        return department  # revoked already (or never held): nothing changes
     keys = tuple(
         dataclasses.replace(key, revoked_at=now) if key.key_id == key_id and key.active else key
         for key in department.keys
@@ -237,7 +245,7 @@ class DepartmentDirectory:
                 producer.commit_transaction(30)
             except KafkaException as exc:
                 error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
-                if error is not None and error.code() in FENCED:
+                if error is not None and error.code() in (*FENCED, *OUTCOME_UNKNOWN):
                     continue  # another writer of this department came between: read again, apply again
                 raise RuntimeError(f"Kafka did not take the change of {code}: {exc}") from exc
             with self._lock:
