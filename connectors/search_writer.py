@@ -4,7 +4,9 @@ Each write carries the decision's platform sequence as its external version, so 
 version is answered 409 and changes nothing (outcome `stale`, a success). 429s, 5xx and connection failures
 are retried — only the documents concerned — with capped exponential backoff until Elasticsearch takes them:
 an outage holds the stream back instead of losing it. Documents Elasticsearch refuses for what they are
-(400: mapping and parse errors) come back `rejected` with the reason, for the caller's dead letters.
+(400: mapping and parse errors) come back `rejected` with the reason, for the caller's dead letters — also
+when Elasticsearch refuses a whole request for one document in it (an id over 512 bytes, a request too
+large): the request is split until the refused documents are alone, so the others are written.
 
 The writer knows nothing of Kafka; `documents_for` turns one current-state record into its writes.
 """
@@ -28,6 +30,7 @@ from sgs.connectors.search_indices import IndexNames
 from sgs.core.docnum import normalize_document_number
 
 log = logging.getLogger(__name__)
+MAX_ID_BYTES = 512  # Elasticsearch refuses a longer _id, and with it the whole bulk request
 
 Outcome = Literal["written", "stale", "rejected"]
 
@@ -122,20 +125,40 @@ class BulkWriter:
     ) -> dict[int, str]:
         """One bulk request; settles what it can in `results` and returns the transient failures' reasons."""
         operations: list[Mapping[str, Any]] = []
+        sent: list[int] = []
         for i in chunk:
             w = writes[i]
+            if len(w.doc_id.encode()) > MAX_ID_BYTES:
+                results[i] = WriteResult(w.doc_id, w.index, "rejected", f"文档标识超过{MAX_ID_BYTES}字节")
+                continue
             operations.append(
                 {"index": {"_index": w.index, "_id": w.doc_id, "version": w.version, "version_type": "external"}}
             )
             operations.append(w.document)
+            sent.append(i)
+        if not sent:
+            return {}
+        chunk = sent
         started = time.perf_counter()
         try:
             response = await self.es.bulk(operations=operations)
         except (Unreachable, ConnectionTimeout) as exc:
             return dict.fromkeys(chunk, f"unreachable: {exc}")
         except ApiError as exc:
+            if exc.meta.status in (400, 413):
+                # Refused for what is in it: halve until the documents that cause it are alone and rejected.
+                if len(chunk) == 1:
+                    w = writes[chunk[0]]
+                    body = exc.body.get("error") if isinstance(exc.body, Mapping) else None
+                    reason = f"{exc.meta.status} {_describe(body) if body else exc.error}"
+                    results[chunk[0]] = WriteResult(w.doc_id, w.index, "rejected", reason)
+                    return {}
+                middle = len(chunk) // 2
+                return await self._send(writes, chunk[:middle], results) | await self._send(
+                    writes, chunk[middle:], results
+                )
             if exc.meta.status != 429 and exc.meta.status < 500:
-                raise  # the request itself was refused: a programming or configuration error
+                raise  # the request itself was refused (401, 403…): a configuration error, not the documents'
             return dict.fromkeys(chunk, f"{exc.meta.status} {exc.error}")
         if self.on_bulk:
             self.on_bulk(",".join(sorted({writes[i].index for i in chunk})), time.perf_counter() - started)

@@ -164,6 +164,26 @@ def test_documents_the_mapping_does_not_know_are_rejected(settings: Settings, na
     assert results[3].error is not None and "decision_date" in results[3].error
 
 
+def test_a_document_that_makes_elasticsearch_refuse_the_whole_request_is_rejected_alone(
+    settings: Settings, names: IndexNames
+) -> None:
+    """Elasticsearch answers 400 to the whole bulk for one document in it (an id over 512 bytes, an illegal
+    version): the others are still written, and only that document comes back rejected."""
+    alias = names.public_alias("penalty")
+    long_id = "penalty:11411500MB0000000X:" + "罚" * 200 + "号"
+    writes = [
+        IndexWrite(alias, "penalty:first", 1, {"decision_id": "penalty:first", "withdrawn": False}),
+        IndexWrite(alias, long_id, 1, {"decision_id": long_id, "withdrawn": False}),
+        IndexWrite(alias, "penalty:illegal", -5, {"decision_id": "penalty:illegal", "withdrawn": False}),
+        IndexWrite(alias, "penalty:last", 1, {"decision_id": "penalty:last", "withdrawn": False}),
+    ]
+    results = write(settings, writes)
+    assert [r.outcome for r in results] == ["written", "rejected", "rejected", "written"]
+    assert results[1].error is not None and "512" in results[1].error
+    assert results[2].error is not None and "illegal version" in results[2].error
+    assert source(settings, alias, "penalty:last")["decision_id"] == "penalty:last"
+
+
 @asynccontextmanager
 async def busy_elasticsearch(
     answers: Callable[[str], int], whole: Callable[[], int] = lambda: 200
