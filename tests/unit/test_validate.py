@@ -286,6 +286,32 @@ def test_minor_subjects_are_never_published() -> None:
     valid("penalty", natural_person(id_number=adult_at_decision))
 
 
+def test_a_minor_is_found_by_the_number_whatever_the_id_type_says() -> None:
+    """A household register (户口簿) is how a minor is usually identified; its number is a resident ID."""
+    minor = make_ric("411502", date(2012, 5, 1))
+    for id_type in ("其他-户口簿", "其他-居民身份证", "户口簿"):
+        assert ("id_number", "subject.minor") in problems("penalty", natural_person(id_type=id_type, id_number=minor))
+    operator = penalty(subject_category="个体工商户", id_type="身份证", id_number=minor)
+    assert ("id_number", "subject.minor") in problems("penalty", operator)
+    valid("penalty", natural_person(id_type="护照", id_number="E12345678"))
+
+
+def test_numbers_too_long_to_be_numbers_are_refused_before_they_reach_the_index() -> None:
+    """A 文号 becomes part of the decision id (at most 512 bytes in Elasticsearch); codes are keywords."""
+    long_number = "信环罚〔2025〕" + "第" * 100 + "号"
+    assert ("document_number", "value.too_long") in problems("penalty", penalty(document_number=long_number))
+    assert ("tax_registration_no", "value.too_long") in problems("penalty", penalty(tax_registration_no="9" * 65))
+    valid("penalty", penalty(document_number="信环罚〔2025〕" + "第" * 80 + "号"))
+
+
+def test_a_record_larger_than_any_decision_is_refused_on_the_clerks_side() -> None:
+    assert ("", "record.too_large") in problems("penalty", penalty(facts="违" * 100_001))
+
+
+def test_a_decision_date_before_1990_is_a_typo() -> None:
+    assert ("decision_date", "date.implausible") in problems("penalty", penalty(decision_date="1900-01-02"))
+
+
 def test_org_code_must_match_the_unified_code() -> None:
     valid("penalty", penalty(org_code=COMPANY[8:17]))
     assert problems("penalty", penalty(org_code=make_org("12345678"))) == {("org_code", "subject.org_code_mismatch")}

@@ -14,6 +14,7 @@ from sgs.core.fields import Kind
 from sgs.core.normalize import Value
 
 NATURAL_PERSON = "自然人"
+SOLE_PROPRIETOR = "个体工商户"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from typing import Final
 from sgs.core.calendar import WorkingCalendar, default_calendar
 from sgs.core.codes import Reason, id_number_reason, normalize_code
 from sgs.core.deadline import Deadline, deadline
-from sgs.core.decision import NATURAL_PERSON, Decision
+from sgs.core.decision import NATURAL_PERSON, SOLE_PROPRIETOR, Decision
 from sgs.core.docnum import decision_id
 from sgs.core.fields import KINDS, Field, Kind, KindTable, kind_table, resolve_header
 from sgs.core.normalize import (
@@ -42,6 +42,15 @@ from sgs.core.publication import DEFAULT_RULES, PublicationRules, publication_en
 
 RESIDENT_ID = "身份证"
 ADULT_AGE = 18
+# Platform limits the standard leaves open. A 文号 is a line of a document header (real ones are under 40
+# characters); it becomes part of the decision id, which Elasticsearch keeps as a document id of at most 512
+# bytes. Codes and certificate numbers are under 30 characters; past 64 one is not a number but a mistake,
+# and a keyword longer than Lucene's term limit would make Elasticsearch refuse the whole document.
+MAX_CHARACTERS: Final = {"document_number": 100, "uscc": 64, "org_code": 64, "identifier": 64, "id_number": 64}
+MAX_RECORD_CHARACTERS: Final = 100_000  # a whole record; anything larger is not a decision but a pasted file
+# Before the national credit platform (2014) no 双公示 record exists; an earlier date is a typo (1900 is a
+# spreadsheet's empty date) that would count thousands of working days late.
+EARLIEST_DECISION: Final = date(1990, 1, 1)
 _NAMES_REMEMBERED = 4096
 
 
@@ -106,6 +115,7 @@ class _Plan:
     conditional_names: frozenset[str]
     fallbacks: tuple[Field, ...]
     id_numbers: tuple[Field, ...]
+    limited: tuple[tuple[Field, int], ...]  # fields with a length limit (MAX_CHARACTERS), and the limit
     names: dict[str, _Route]  # input name -> its route, filled as names are met (a memo of resolve_header)
     order: Mapping[str, int]  # field name -> position in the standard, to report problems in that order
 
@@ -120,6 +130,7 @@ def _plan(kind: Kind) -> _Plan:
         conditional_names=frozenset(f.name for f in table.fields if f.required_when is not None),
         fallbacks=tuple(f for f in table.fields if f.fallback is not None),
         id_numbers=tuple(f for f in table.fields if f.type == "id_number"),
+        limited=tuple((f, MAX_CHARACTERS[f.type]) for f in table.fields if f.type in MAX_CHARACTERS),
         names={},
         order={f.name: i for i, f in enumerate(table.fields)},
     )
@@ -218,7 +229,13 @@ def _check_subject(values: dict[str, Value], problems: list[Problem], today: dat
             )
         )
     id_number = values.get("id_number")
-    if category == NATURAL_PERSON and values.get("id_type") == RESIDENT_ID and isinstance(id_number, str):
+    # Whatever the 证件类型 says (其他-户口簿 is how minors are usually identified), a number shaped like a
+    # resident ID that passed its check names a birth date; a 个体工商户's number is its operator's.
+    if (
+        category in (NATURAL_PERSON, SOLE_PROPRIETOR)
+        and isinstance(id_number, str)
+        and (values.get("id_type") == RESIDENT_ID or _looks_like_resident_id(id_number))
+    ):
         born = _birth_date(id_number)
         decided = values.get("decision_date")
         on = decided if isinstance(decided, date) else today
@@ -237,8 +254,28 @@ def _zh(table: KindTable, name: str) -> str:
     return field.zh if field is not None else name
 
 
+def _check_lengths(plan: _Plan, values: dict[str, Value], bad: set[str], problems: list[Problem]) -> None:
+    for field, limit in plan.limited:
+        value = values.get(field.name)
+        if isinstance(value, str) and len(value) > limit:
+            del values[field.name]
+            bad.add(field.name)
+            problems.append(Problem(field.name, "value.too_long", f"{field.zh}长{len(value)}个字符，超过{limit}个"))
+    size = sum(len(value) for value in values.values() if isinstance(value, str))
+    if size > MAX_RECORD_CHARACTERS:
+        problems.append(Problem("", "record.too_large", f"决定内容共{size}个字符，超过{MAX_RECORD_CHARACTERS}个"))
+
+
 def _check_dates(table: KindTable, values: dict[str, Value], problems: list[Problem], today: date) -> None:
     decided = values.get("decision_date")
+    if isinstance(decided, date) and decided < EARLIEST_DECISION:
+        problems.append(
+            Problem(
+                "decision_date",
+                "date.implausible",
+                f"{_zh(table, 'decision_date')}{decided.isoformat()}早于{EARLIEST_DECISION.year}年，请核对",
+            )
+        )
     if isinstance(decided, date) and decided > today:
         problems.append(
             Problem(
@@ -379,6 +416,7 @@ def validate(
             if field.name in absent and _condition_holds(field, values):
                 problems.append(Problem(field.name, "field.required", _required_message(field, table)))
 
+    _check_lengths(plan, values, bad, problems)
     _check_id_numbers(plan, values, bad, problems, today)
     _check_subject(values, problems, today)
     _check_dates(table, values, problems, today)
