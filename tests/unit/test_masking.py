@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from sgs.core.decision import Decision
 from sgs.core.fields import Kind, fields_of
-from sgs.core.masking import archive_view, public_view
+from sgs.core.masking import archive_view, mask_personal_numbers, public_view
 from sgs.core.validate import validate
 
 from .factories import LEGAL_REP_ID, PERSON_ID, TODAY, licence, make_ric, natural_person, penalty
@@ -74,3 +74,26 @@ def test_no_never_public_field_and_no_unmasked_id_number(
     assert person_id[6:] not in text
     if "id_number" in view:
         assert view["id_number"] == person_id[:6] + "*" * 12
+
+
+def test_personal_numbers_typed_into_free_text_are_masked() -> None:
+    """STANDARD §6: ID numbers, bank accounts and phone numbers of natural persons are never published."""
+    facts = f"当事人李娜（身份证号{PERSON_ID}，电话13800138000，卡号6222021234567890123）于2025年6月3日…"
+    view = public_view(_record("penalty", natural_person(facts=facts, remarks=f"证件{PERSON_ID.lower()}")))
+    text = json.dumps(view, ensure_ascii=False)
+    assert PERSON_ID not in text and PERSON_ID.lower() not in text
+    assert "13800138000" not in text and "6222021234567890123" not in text
+    assert f"身份证号{PERSON_ID[:6]}{'*' * 12}，电话138{'*' * 8}，卡号622202{'*' * 13}）于2025年6月3日" in view["facts"]
+    assert mask_personal_numbers("罚款10000元，文号信环罚〔2025〕12号") == "罚款10000元，文号信环罚〔2025〕12号"
+    assert mask_personal_numbers("代码91411527X9D8G9HA68") == "代码91411527X9D8G9HA68"
+
+
+def test_a_resident_id_number_in_another_code_field_is_masked() -> None:
+    """A 个体工商户's tax number is often its operator's ID number; a natural person has no such codes at all."""
+    operator = make_ric("411502", date(1980, 2, 29))
+    view = public_view(_record("penalty", penalty(subject_category="个体工商户", tax_registration_no=operator)))
+    assert view["tax_registration_no"] == operator[:6] + "*" * 12
+    company = public_view(_record("penalty", penalty(business_registration_no="411500000012345")))
+    assert company["business_registration_no"] == "411500000012345"
+    person = public_view(_record("penalty", natural_person(business_registration_no="411500000012345")))
+    assert person["business_registration_no"] == "411500" + "*" * 9
