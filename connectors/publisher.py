@@ -33,6 +33,7 @@ from sgs.config import Settings
 from sgs.connectors.avro import AvroCodec
 from sgs.core.codes import normalize_code
 from sgs.core.dates import CHINA_TZ
+from sgs.core.docnum import canonical_decision_id
 from sgs.core.masking import json_value
 from sgs.core.problems import Problem
 from sgs.core.submission import ownership_problem
@@ -81,9 +82,11 @@ def prepare_upsert(
     a dataclass instance, and build its envelope. Refused: not valid, or another department's record."""
     values = _as_mapping(record)
     if values is None:
-        receipt = Receipt(kind, None, str(uuid.uuid4()), version or _millis(now), status="invalid")
+        receipt = Receipt(kind, None, str(uuid.uuid4()), _millis(now), status="invalid")
         receipt.problems = (Problem("", "record.type", "记录应为“字段名: 值”的映射或数据类（dataclass）实例"),)
         return Prepared(receipt, None)
+    if (refused := _refused_version(kind, None, version, now)) is not None:
+        return refused
     result = validate(kind, values, today=now.astimezone(CHINA_TZ).date())
     receipt = Receipt(kind, result.decision_id, str(uuid.uuid4()), version or _millis(now))
     not_own = ownership_problem(result.values, department_code)
@@ -103,14 +106,54 @@ def prepare_upsert(
 def prepare_revoke(
     department_code: str, decision_id: str, *, source: Source, now: datetime, version: int | None = None
 ) -> Prepared:
-    """The envelope that withdraws a decision (its kind is read from the decision id)."""
-    kind = decision_id.split(":", 1)[0]
-    receipt = Receipt(kind, decision_id, str(uuid.uuid4()), version or _millis(now))
-    if kind not in RECORD_NAMES or decision_id.count(":") < 2:
-        problem = Problem("decision_id", "revoke.decision_id", f"“{decision_id}”不是决定标识（类型:机关代码:文号）")
-        receipt.status, receipt.problems = "invalid", (problem,)
+    """The envelope that withdraws a decision (its kind is read from the decision id). The id may be written as
+    the clerk typed the 文号 (信环罚[2024]12号, a lower-case code): the receipt and the envelope carry its canonical
+    form, the only one that finds the decision."""
+    canonical = canonical_decision_id(decision_id)
+    kind = canonical.split(":", 1)[0] if canonical else ""
+    if canonical is None:
+        receipt = Receipt(kind, None, str(uuid.uuid4()), _millis(now), status="invalid")
+        message = f"“{decision_id}”不是决定标识（类型:机关统一社会信用代码:文号）"
+        receipt.problems = (Problem("decision_id", "revoke.decision_id", message),)
         return Prepared(receipt, None)
-    return Prepared(receipt, _envelope(department_code, "revoke", kind, decision_id, receipt, source, now))
+    if (refused := _refused_version(kind, canonical, version, now)) is not None:
+        return refused
+    receipt = Receipt(kind, canonical, str(uuid.uuid4()), version or _millis(now))
+    return Prepared(receipt, _envelope(department_code, "revoke", kind, canonical, receipt, source, now))
+
+
+MAX_VERSION = 2**63 - 1  # an Avro long
+
+
+def _refused_version(kind: str, decision_id: str | None, version: object, now: datetime) -> Prepared | None:
+    """A refusal when a version is given that the platform cannot order by: versions are whole numbers from 1."""
+    if version is None or (type(version) is int and 1 <= version <= MAX_VERSION):
+        return None
+    receipt = Receipt(kind, decision_id, str(uuid.uuid4()), _millis(now), status="invalid")
+    receipt.problems = (Problem("version", "envelope.version", f"版本号应为1至{MAX_VERSION}的整数，实为{version!r}"),)
+    return Prepared(receipt, None)
+
+
+class Versions:
+    """Default versions (the time of submission in milliseconds) that never tie for one decision in a process.
+
+    Two submissions of one decision in the same millisecond (a file that lists a decision and then its
+    correction, a batch naming it twice) would tie, and a tie goes to the larger content hash, not to the later
+    submission. The later one gets the next millisecond instead; only decisions seen at the current millisecond
+    or later are remembered, so memory stays a handful of ids."""
+
+    def __init__(self) -> None:
+        self._tick = 0
+        self._recent: dict[str, int] = {}
+
+    def next(self, decision_id: str, millis: int) -> int:
+        if millis > self._tick:
+            self._tick = millis
+            self._recent = {known: v for known, v in self._recent.items() if v >= millis}
+        last = self._recent.get(decision_id)
+        version = millis if last is None or last < millis else last + 1
+        self._recent[decision_id] = version
+        return version
 
 
 class Publisher:
@@ -138,6 +181,7 @@ class Publisher:
         self._on_result = on_result
         self._keep_results = keep_results
         self._pending: dict[str, Receipt] = {}  # event id -> receipt awaiting the broker
+        self.versions = Versions()
         self._codec = AvroCodec(self.settings.registry, "submission")
         self._producer = Producer(
             {
@@ -158,13 +202,24 @@ class Publisher:
             self.department_code, kind, record, source=self.source, now=self.clock(), version=version
         )
         prepared.receipt.row = row
+        if version is None:
+            self.untie(prepared)
         return self.send(prepared)
+
+    def untie(self, prepared: Prepared) -> None:
+        """Give a submission prepared with the default version one no earlier submission of its decision from this
+        publisher has (see `Versions`)."""
+        receipt, envelope = prepared.receipt, prepared.envelope
+        if envelope is not None and receipt.decision_id is not None:
+            receipt.version = envelope["version"] = self.versions.next(receipt.decision_id, receipt.version)
 
     def revoke(self, decision_id: str, *, version: int | None = None) -> Receipt:
         """Withdraw a decision this department published."""
         prepared = prepare_revoke(
             self.department_code, decision_id, source=self.source, now=self.clock(), version=version
         )
+        if version is None:
+            self.untie(prepared)
         return self.send(prepared)
 
     def flush(self, timeout: float = 30.0) -> list[Receipt]:

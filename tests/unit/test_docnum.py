@@ -67,3 +67,18 @@ def test_decision_id() -> None:
     assert decision_id("licence", "X", "a:b").split(":", 2) == ["licence", "X", "a:b"]
     assert decision_id("penalty", "A", "信环罚（2024）12号") == decision_id("penalty", "ａ", "信环罚〔2024〕12号")
     assert decision_id("penalty", "A", "1") != decision_id("licence", "A", "1")
+
+
+def test_canonical_decision_id_accepts_any_spelling_of_one_decision_and_nothing_else() -> None:
+    from sgs.core.docnum import canonical_decision_id
+
+    canonical = "penalty:11411500005000018R:信市监罚〔2026〕1号"
+    for spelling in (
+        canonical,
+        "penalty:11411500005000018r:信市监罚[2026]1号",
+        "penalty: 11411500005000018R :信市监罚（２０２６）１号",
+    ):
+        assert canonical_decision_id(spelling) == canonical
+    nothing = ("penalty::", "licence:xyz:abc", "fine:11411500005000018R:1号", "penalty:11411500005000018R: ", None, 5)
+    for not_an_id in nothing:
+        assert canonical_decision_id(not_an_id) is None

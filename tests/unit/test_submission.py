@@ -230,3 +230,36 @@ def test_the_same_content_under_a_newer_version_is_a_duplicate_that_keeps_the_ne
     # A version in between, arriving late, is older than what the department last said.
     late = run(envelope(3, facts="经查，当事人超标排放废水两次。"), again.stored, offset=2)
     assert late.outcome == "stale"
+
+
+def test_a_revoke_naming_the_decision_in_another_spelling_is_refused_with_the_canonical_id() -> None:
+    """Keyed by another spelling, the revoke sits in another partition than the decision: a stub under that
+    spelling would leave the decision public while answering as if it were withdrawn."""
+    stored = run(envelope()).stored
+    for spelling in (DECISION_ID.replace("〔2025〕", "[2025]"), DECISION_ID.replace(ENV_BUREAU, ENV_BUREAU.lower())):
+        revoke = envelope(2, "revoke") | {"decision_id": spelling}
+        handled = handle(revoke, None, key=spelling, location=Location("t", 1, 0), now=NOW, calendar=CAL)
+        assert handled.outcome == "rejected" and codes(handled) == ["revoke.decision_id"]
+        assert DECISION_ID in handled.problems[0].message and handled.current is None
+    assert stored is not None and run(envelope(2, "revoke"), stored, offset=1).outcome == "applied"
+
+
+def test_a_decision_whose_publication_period_ended_before_it_arrived_is_never_public() -> None:
+    handled = run(envelope(decision_date="2021-03-05", valid_to="2021-09-05", publication_end="2024-03-05"))
+    assert handled.outcome == "applied" and handled.current is not None
+    assert handled.current["status"] == "expired" and handled.seen is not None
+    still_running = run(envelope(publication_end="2025-03-10"))  # ends tonight, China Standard Time
+    assert still_running.current is not None and still_running.current["status"] == "active"
+
+
+def test_the_issuing_authority_takes_over_a_decision_another_department_reported_in_its_name() -> None:
+    """A 数据来源单位 may report for the authority; a wrong or hostile report must not lock the authority out."""
+    proxy = penalty(source_department_code=OTHER_BUREAU, source_department="信阳市某代报单位")
+    reported = run(envelope(1, department=OTHER_BUREAU) | {"decision": proxy})
+    assert reported.outcome == "applied" and reported.stored is not None
+    corrected = run(envelope(2, fine_amount="1"), reported.stored, offset=1)
+    assert corrected.outcome == "applied" and corrected.stored is not None
+    assert corrected.stored.department_code == ENV_BUREAU
+    assert run(envelope(3, "revoke"), reported.stored, offset=1).outcome == "applied"
+    stranger = uscc("11411500", "MB111111")
+    assert "department.not_own" in codes(run(envelope(4, "revoke", department=stranger), corrected.stored, offset=2))

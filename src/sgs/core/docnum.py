@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from sgs.core.codes import normalize_code
+from sgs.core.codes import check_uscc, normalize_code
 from sgs.core.text import to_halfwidth
 
 DecisionKind = Literal["licence", "penalty"]
@@ -51,3 +51,22 @@ def decision_id(kind: DecisionKind, authority_code: str, document_number: str) -
     colons split the id even when the 文号 itself contains a colon (split with maxsplit=2).
     """
     return f"{kind}:{normalize_code(authority_code)}:{normalize_document_number(document_number)}"
+
+
+def canonical_decision_id(text: object) -> str | None:
+    """The decision id `text` names, in the one form decisions are keyed by (the code and the 文号 normalized as
+    above), or None when `text` names no decision: not `<licence|penalty>:<valid unified code>:<文号>`.
+
+    A revoke or a status request may spell the id as the clerk typed the 文号 (信环罚[2024]12号, a lower-case
+    code); only the canonical form finds the decision, so every surface turns what it is given into this first.
+    """
+    if not isinstance(text, str):
+        return None
+    parts = text.split(":", 2)
+    if len(parts) != 3 or parts[0] not in ("licence", "penalty"):
+        return None
+    kind: DecisionKind = "licence" if parts[0] == "licence" else "penalty"
+    code, number = normalize_code(parts[1]), normalize_document_number(parts[2])
+    if not check_uscc(code).valid or not number:
+        return None
+    return decision_id(kind, code, number)

@@ -19,18 +19,17 @@ from sgs.core.calendar import WorkingCalendar
 from sgs.core.codes import check_uscc, normalize_code
 from sgs.core.dates import CHINA_TZ
 from sgs.core.decision import Decision
+from sgs.core.docnum import canonical_decision_id
 from sgs.core.masking import archive_view, public_view
 from sgs.core.merge import MergeState, Outcome, content_hash, merge
 from sgs.core.problems import Problem
 from sgs.core.publication import licence_is_public
 from sgs.core.tracking import end_of_day
-from sgs.core.validate import validate
+from sgs.core.validate import MAX_RECORD_CHARACTERS, validate
 
 OPERATIONS = ("upsert", "revoke")
 SOURCES = ("sdk", "gateway", "import")
 KINDS = ("licence", "penalty")
-# A decision is a few kilobytes; this bounds what one submission may make the platform index and store.
-MAX_DECISION_CHARACTERS = 100_000
 
 Status = Literal["active", "revoked", "expired", "not_public"]
 _KEPT_ON_REVOKE = ("subject_code", "decision_date", "publication_end", "public_document", "archive_document")
@@ -157,9 +156,11 @@ def ownership_problem(values: Mapping[str, object], department_code: str) -> Pro
     return None
 
 
-def _status(decision: Decision) -> Status:
+def _status(decision: Decision, now: datetime) -> Status:
     if decision.kind == "licence" and not licence_is_public(decision.text("status") or ""):
         return "not_public"
+    if decision.publication_end is not None and now >= end_of_day(decision.publication_end):
+        return "expired"  # its publication period (公示截止期) ended before it arrived: never public
     return "active"
 
 
@@ -245,6 +246,13 @@ def expire(stored: Stored | None, *, now: datetime) -> Handled:
     return Handled("expired", new, current, (), None, None, stored.department_code, stored.kind)
 
 
+def _may_change(stored: Stored, department: str, decision_id: str) -> bool:
+    """The department that reported a decision may change it; so may the authority that issued it (the code in
+    its id), which takes over what another department reported in its name (数据来源单位 may report for the
+    处罚/许可机关): otherwise a wrong or hostile report would lock the authority out of its own decision."""
+    return stored.department_code == department or decision_id.split(":", 2)[1:2] == [department]
+
+
 def _revoke(
     envelope: Mapping[str, Any], stored: Stored | None, department: str, location: Location, now: datetime
 ) -> Handled:
@@ -253,7 +261,16 @@ def _revoke(
         return _reject(
             [Problem("decision_id", "revoke.decision_id", f"决定标识“{decision_id}”不是{kind}类决定")], envelope
         )
-    if stored is not None and stored.department_code != department:
+    canonical = canonical_decision_id(decision_id)
+    if canonical != decision_id:
+        # Keyed by another spelling, it sits in another partition than the decision: say so, never a stub.
+        message = (
+            f"决定标识“{decision_id}”不是规范形式，应为“{canonical}”（文号括号、全角字符与代码大小写按规范写法）"
+            if canonical
+            else f"“{decision_id}”不是决定标识（类型:机关统一社会信用代码:文号）"
+        )
+        return _reject([Problem("decision_id", "revoke.decision_id", message)], envelope)
+    if stored is not None and not _may_change(stored, department, decision_id):
         return _reject([Problem("department_code", "department.not_own", "只能撤销本部门报送的决定")], envelope)
     if stored is None and decision_id.split(":")[1:2] != [department]:
         # Nobody published it yet: only its issuing authority may block it, or B could lock A out of A's own.
@@ -286,8 +303,9 @@ def _upsert(
     if not isinstance(raw, Mapping):
         return _reject([Problem("decision", "envelope.decision_missing", "upsert操作缺少决定内容")], envelope)
     values = {name: value for name, value in raw.items() if value is not None}
-    if sum(len(str(v)) for v in values.values()) > MAX_DECISION_CHARACTERS:
-        return _reject([Problem("", "record.too_large", f"决定内容超过{MAX_DECISION_CHARACTERS}个字符")], envelope)
+    # Checked before validation too, so a huge record costs no normalization (validation checks it again).
+    if sum(len(str(v)) for v in values.values()) > MAX_RECORD_CHARACTERS:
+        return _reject([Problem("", "record.too_large", f"决定内容超过{MAX_RECORD_CHARACTERS}个字符")], envelope)
     result = validate(kind, values, today=now.astimezone(CHINA_TZ).date(), calendar=calendar)
     seen = None
     if result.decision_id == decision_id and result.decision_date is not None:
@@ -304,7 +322,7 @@ def _upsert(
     not_own = ownership_problem(result.values, department)
     if not_own is not None:
         problems.append(not_own)
-    if stored is not None and stored.department_code != department:
+    if stored is not None and not _may_change(stored, department, decision_id):
         problems.append(Problem("department_code", "department.not_own", "该决定由其他部门报送，不能修改"))
     if problems or result.record is None:
         # Another department's record proves nothing about this decision's clock: no notice for it.
@@ -317,7 +335,7 @@ def _upsert(
     if outcome is not Outcome.APPLIED or kept is None:
         # A duplicate or an older version says nothing new: the decision date in force stays the tracker's.
         return Handled(outcome.value, None, None, (), None, None, department, kind)
-    status = _status(decision)
+    status = _status(decision, now)
     if (
         stored is not None
         and stored.merge.operation == "upsert"
