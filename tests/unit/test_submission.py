@@ -263,3 +263,11 @@ def test_the_issuing_authority_takes_over_a_decision_another_department_reported
     assert run(envelope(3, "revoke"), reported.stored, offset=1).outcome == "applied"
     stranger = uscc("11411500", "MB111111")
     assert "department.not_own" in codes(run(envelope(4, "revoke", department=stranger), corrected.stored, offset=2))
+
+
+def test_a_decision_date_that_is_itself_the_problem_starts_no_deadline_clock() -> None:
+    """A date decades ahead would be tracked as pending on a provisional calendar year until then."""
+    for wrong in ("2062-01-05", "1900-01-02"):
+        handled = run(envelope(decision_date=wrong))
+        assert handled.outcome == "rejected" and handled.seen is None
+    assert run(envelope(fine_amount="-3")).seen is not None

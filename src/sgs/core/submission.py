@@ -308,7 +308,9 @@ def _upsert(
         return _reject([Problem("", "record.too_large", f"决定内容超过{MAX_RECORD_CHARACTERS}个字符")], envelope)
     result = validate(kind, values, today=now.astimezone(CHINA_TZ).date(), calendar=calendar)
     seen = None
-    if result.decision_id == decision_id and result.decision_date is not None:
+    # A decision date that is itself the problem (in the future, before 1990) would start a clock decades away.
+    dated = not any(p.field == "decision_date" for p in result.problems)
+    if result.decision_id == decision_id and result.decision_date is not None and dated:
         seen = Seen(decision_id, kind, department, result.decision_date)
     problems = list(result.problems)
     if result.decision_id is not None and result.decision_id != decision_id:
