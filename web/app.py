@@ -139,7 +139,8 @@ def create_app(
         params, found = await run_search(request)
         return FastJSONResponse({"page": params.page, "size": params.size, **found})
 
-    async def entity_records(code: str) -> tuple[str, list[dict[str, Any]]]:
+    async def entity_records(code: str) -> tuple[str, int, list[dict[str, Any]]]:
+        """The code normalized, how many public decisions it has, and the newest ENTITY_LIMIT of them."""
         normalized = normalize_code(code)
         if not check_uscc(normalized).valid:
             raise PublicError(422, "entity.code", "不是有效的统一社会信用代码")
@@ -148,21 +149,23 @@ def create_app(
             query={"bool": {"filter": [public_query_filter(), {"term": {"subject_code": normalized}}]}},
             sort=[{"decision_date": "desc"}, {"decision_id": "asc"}],
             size=ENTITY_LIMIT,
+            track_total_hits=True,
         )
-        return normalized, [search.hit_view(hit) for hit in found["hits"]["hits"]]
+        total: int = found["hits"]["total"]["value"]
+        return normalized, total, [search.hit_view(hit) for hit in found["hits"]["hits"]]
 
     @app.get("/entity/{code}", response_class=HTMLResponse, include_in_schema=False)
     async def entity_page(request: Request, code: str) -> Response:
-        normalized, records = await entity_records(code)
+        normalized, total, records = await entity_records(code)
         name = records[0].get("subject_name", "") if records else ""
-        context = {"code": normalized, "name": name, "records": records, "labels": search.labels}
+        context = {"code": normalized, "name": name, "total": total, "records": records, "labels": search.labels}
         return templates.TemplateResponse(request, "entity.html", context)
 
     @app.get("/api/v1/entities/{code}", tags=["公示查询"], response_class=FastJSONResponse)
     async def api_entity(code: str) -> Response:
-        """一个统一社会信用代码的全部公开许可与处罚，按决定日期从新到旧。"""
-        normalized, records = await entity_records(code)
-        return FastJSONResponse({"code": normalized, "total": len(records), "results": records})
+        """一个统一社会信用代码的公开许可与处罚，从新到旧（`total` 为总数，`results` 至多最新的200条）。"""
+        normalized, total, records = await entity_records(code)
+        return FastJSONResponse({"code": normalized, "total": total, "results": records})
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:

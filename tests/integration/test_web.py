@@ -6,7 +6,9 @@ Screenshots of the browser tests are kept in test-artifacts/.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
 import os
 import random
 import re
@@ -19,14 +21,15 @@ from typing import Any
 
 import httpx
 import pytest
-from elasticsearch import Elasticsearch
+from elasticsearch import AsyncElasticsearch, Elasticsearch
 from playwright.sync_api import Browser, sync_playwright
 
 from sgs.config import Settings
 from sgs.connectors.departments import new_department, utc_now
 from sgs.connectors.publisher import Publisher
 from sgs.connectors.search_indices import IndexNames, public_query_filter
-from sgs.connectors.simulate import authorities, licence, penalty, resident_id
+from sgs.connectors.search_writer import BulkWriter, documents_for
+from sgs.connectors.simulate import authorities, licence, penalty, resident_id, uscc
 from sgs.core.dates import CHINA_TZ
 from sgs.core.docnum import decision_id
 from sgs.web.supervisors import SupervisorKeys
@@ -235,6 +238,41 @@ def test_a_revoked_record_is_not_findable(web: Web, corpus: Corpus) -> None:
     assert corpus.revoked not in ids_of(web.get("/api/v1/search", code=corpus.company_code))
     entity = web.get(f"/api/v1/entities/{corpus.company_code}").json()
     assert corpus.revoked not in {r["decision_id"] for r in entity["results"]}
+
+
+def test_an_entity_with_more_decisions_than_one_page_shows_its_total_and_the_newest(
+    web: Web, settings: Settings, corpus: Corpus
+) -> None:
+    """More public decisions than the entity page lists (200): the total is the real one, the page says how many
+    it shows. Written straight to the public index: the pipeline is not what this test is about."""
+    subject = uscc("91411502", random.Random(205))
+    names = IndexNames(settings.index_prefix)
+    now = datetime.now(UTC)
+    writes = []
+    for i in range(205):
+        document = {"kind": "penalty", "subject_code": subject, "subject_name": "信阳市多次受罚有限公司"}
+        document |= {"decision_date": (date(2025, 1, 1) + timedelta(days=i)).isoformat()}
+        state = {
+            "decision_id": f"penalty:{corpus.company_code}:测罚〔2025〕{i}号",
+            "kind": "penalty",
+            "sequence": 1,
+            "status": "active",
+            "public_document": json.dumps(document, ensure_ascii=False),
+            "archive_document": json.dumps(document, ensure_ascii=False),
+        }
+        writes.extend(documents_for(state, names, indexed_at=now))
+
+    async def write() -> None:
+        async with AsyncElasticsearch(settings.elasticsearch) as es:
+            await BulkWriter(es).write(writes)
+            await es.indices.refresh(index=names.public_alias("penalty"))
+
+    asyncio.run(write())
+    entity = web.get(f"/api/v1/entities/{subject}").json()
+    assert entity["total"] == 205 and len(entity["results"]) == 200
+    assert entity["results"][0]["decision_date"] == (date(2025, 1, 1) + timedelta(days=204)).isoformat()
+    page = httpx.get(f"{web.url}/entity/{subject}", timeout=30).text
+    assert '<strong id="total">205</strong>' in page and "显示最新的 200 条" in page
 
 
 def test_the_dashboard_lets_in_supervisors_only(
