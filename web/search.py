@@ -98,20 +98,29 @@ class SearchParams:
         return {k: str(v) for k, v in values.items() if v != getattr(defaults, k) and v not in (None, "")}
 
 
+# ASCII only: str.isdigit() and int() also take ² ① ٣ １, which either crashed int() or slipped through.
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+MAX_INT_DIGITS = 9  # far past the last page (MAX_WINDOW); int() of thousands of digits is slow, then refused
+_INT = re.compile(f"-?[0-9]{{1,{MAX_INT_DIGITS}}}")
+
+
 def _date(name: str, value: str) -> date | None:
     if not value:
         return None
     try:
+        if not _ISO_DATE.fullmatch(value):  # fromisoformat also takes 20250101 and 2025-W01-1
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise SearchError(name, f"日期应为 YYYY-MM-DD：{value[:40]}") from None
 
 
 def _int(name: str, value: str, default: int) -> int:
+    """A whole number in ASCII digits, perhaps negative (the caller's range check then refuses it)."""
     if not value:
         return default
-    if not value.strip().lstrip("-").isdigit():
-        raise SearchError(name, f"{name} 应为整数")
+    if not _INT.fullmatch(value):
+        raise SearchError(name, f"{name} 应为不超过 {MAX_INT_DIGITS} 位的整数：{value[:40]}")
     return int(value)
 
 

@@ -230,3 +230,43 @@ def test_a_capped_total_says_so_in_the_api_and_on_the_page() -> None:
     assert '共 <strong id="total">10,000+</strong> 条' in page and "<mark>罚款</mark>" in page
     assert "highlight" not in elasticsearch.bodies[0]  # found here, not by Elasticsearch
     assert empty == {"page": 1, "size": 20, "total": 0, "total_relation": "eq", "results": []}
+
+
+BAD_NUMBERS = ("²", "①", "٣", "１", "--1", "+1", "1.0", "1e3", "0x10", "1_000", "9" * 4_301, "1" * 10)
+
+
+@pytest.mark.parametrize("value", BAD_NUMBERS)
+@pytest.mark.parametrize("name", ["page", "size"])
+def test_a_page_or_size_in_anything_but_ascii_digits_is_refused(name: str, value: str) -> None:
+    with pytest.raises(SearchError) as refused:
+        parse({"q": "x", name: value})
+    assert refused.value.field == name and "整数" in refused.value.message
+
+
+def test_negative_numbers_fail_the_range_check_and_plain_digits_are_taken() -> None:
+    for query, field, message in (({"page": "-1"}, "page", "页码从 1 开始"), ({"size": "---5"}, "size", "整数")):
+        with pytest.raises(SearchError) as refused:
+            parse({"q": "x", **query})
+        assert refused.value.field == field and message in refused.value.message
+    params = parse({"q": "x", "page": "007", "size": "50"})
+    assert (params.page, params.size) == (7, 50)
+    assert parse({"q": "x", "page": "999999999"}).page == 999_999_999
+
+
+@pytest.mark.parametrize("value", ["20250101", "2025-W01-1", "２０２５-01-01", "2025-1-1"])
+def test_dates_only_in_the_documented_form(value: str) -> None:
+    with pytest.raises(SearchError) as refused:
+        parse({"q": "x", "date_from": value})
+    assert refused.value.field == "date_from"
+
+
+def test_bad_numbers_are_a_422_with_the_reason_never_a_500() -> None:
+    app = create_app(Settings(elasticsearch_port=1), elasticsearch=BroadElasticsearch())  # type: ignore[arg-type]
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for name, value in (("page", "²"), ("page", "①"), ("page", "--1"), ("size", "²"), ("size", "---5")):
+            answer = client.get("/api/v1/search", params={"q": "罚款", name: value})
+            assert answer.status_code == 422, (name, value)
+            assert answer.json()["error"]["code"] == f"query.{name}"
+        answer = client.get("/api/v1/search", params={"q": "罚款", "page": "9" * 4_301})
+        assert answer.status_code == 422 and answer.json()["error"]["code"] == "query.page"
+        assert client.get("/", params={"q": "罚款", "page": "٣"}).status_code == 422
