@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from elastic_transport import ObjectApiResponse
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
 from sgs.connectors.search_indices import IndexNames
@@ -138,9 +139,7 @@ async def _uncorrected(es: AsyncElasticsearch, names: IndexNames, department_cod
             }
         },
     )
-    latest = [
-        bucket["latest"]["hits"]["hits"][0]["_source"] for bucket in found["aggregations"]["by_decision"]["buckets"]
-    ]
+    latest = [bucket["latest"]["hits"]["hits"][0]["_source"] for bucket in buckets(found, "by_decision")]
     if not latest:
         return []
     archived = await es.mget(index=names.archive, ids=[r["decision_id"] for r in latest])
@@ -152,6 +151,14 @@ async def _uncorrected(es: AsyncElasticsearch, names: IndexNames, department_cod
         for r in sorted(latest, key=lambda r: r["rejected_at"], reverse=True)
         if r["decision_id"] not in valid_since or valid_since[r["decision_id"]] < r["rejected_at"]
     ]
+
+
+def buckets(found: Mapping[str, Any] | ObjectApiResponse[Any], name: str) -> list[dict[str, Any]]:
+    """The buckets of aggregation `name`; none when the index does not exist yet (a search with
+    ignore_unavailable then answers without any `aggregations`)."""
+    aggregations = found.get("aggregations", {})
+    found_buckets: list[dict[str, Any]] = aggregations.get(name, {}).get("buckets", [])
+    return found_buckets
 
 
 def _deadline_view(document: Mapping[str, Any] | None) -> dict[str, Any] | None:

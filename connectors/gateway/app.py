@@ -23,7 +23,7 @@ import contextlib
 import math
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -35,7 +35,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -52,9 +52,12 @@ from sgs.connectors.templates import FORMATS, TemplateError
 from sgs.connectors.webhooks import WebhookNotifier
 from sgs.core.calendar import WorkingCalendar, load_calendar
 from sgs.core.codes import normalize_code
+from sgs.core.docnum import canonical_decision_id
+from sgs.core.problems import Problem
 
 Clock = Callable[[], datetime]
 MAX_VERSION = 2**63 - 1  # an Avro long: a larger version could not be encoded (a 500 instead of a 422)
+DECISION_SHAPES = "一条决定为 kind、record、version，一批为 decisions；"
 
 
 class GatewayError(Exception):
@@ -113,6 +116,10 @@ Caller = Annotated[Department, Depends(current_department)]
 
 
 class DecisionIn(BaseModel):
+    # Unknown names are refused, not dropped: a body with both `record` and `decisions` was taken as a batch
+    # and its single record silently lost.
+    model_config = ConfigDict(extra="forbid")
+
     kind: Literal["licence", "penalty"] = Field(description="licence 行政许可 / penalty 行政处罚")
     record: dict[str, Any] = Field(description="字段名（英文名、国家标准代码或中文名）→ 值")
     version: int | None = Field(
@@ -121,10 +128,33 @@ class DecisionIn(BaseModel):
 
 
 class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     decisions: list[DecisionIn]
 
 
+def _body_shape(body: Any) -> str:
+    """Which model a body is read as: a batch names `decisions`, anything else is one decision. Chosen before
+    validation, so a refused body is told the problems of its own shape, not those of both."""
+    return "batch" if isinstance(body, dict) and "decisions" in body else "one"
+
+
+DecisionsIn = Annotated[
+    Annotated[DecisionIn, Tag("one")] | Annotated[BatchIn, Tag("batch")], Discriminator(_body_shape)
+]
+
+
+def _field_path(loc: Sequence[object]) -> str:
+    """Where in the body a problem is, as a clerk reads it: `decisions.0.x` (the body and the shape left out)."""
+    path = [str(part) for part in loc]
+    if path[:1] == ["body"]:
+        path = path[2:] if path[1:2] in (["one"], ["batch"]) else path[1:]
+    return ".".join(path) or "（请求体）"
+
+
 class RevokeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     version: int | None = Field(None, ge=1, le=MAX_VERSION)
 
 
@@ -205,9 +235,13 @@ def create_app(
         return JSONResponse(body, 503)
 
     @app.exception_handler(RequestValidationError)
-    async def malformed(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def malformed(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"where": list(e.get("loc", ())), "problem": e.get("msg", "")} for e in exc.errors()][:50]
+        unknown = [_field_path(e.get("loc", ())) for e in exc.errors() if e.get("type") == "extra_forbidden"]
         message = "请求体不是有效的JSON，或不符合接口格式（见 /docs）"
+        if unknown:
+            shapes = DECISION_SHAPES if request.url.path == "/v1/decisions" else ""
+            message = f"请求体含接口未定义的字段：{'、'.join(unknown[:10])}（{shapes}见 /docs）"
         return JSONResponse({"error": {"code": "request.malformed", "message": message, "errors": errors}}, 422)
 
     @app.exception_handler(BodyTooLargeError)
@@ -272,7 +306,7 @@ def create_app(
         )
 
     @app.post("/v1/decisions", status_code=202, response_model=AcceptedResponse, tags=["报送"])
-    async def post_decisions(body: DecisionIn | BatchIn, caller: Caller) -> AcceptedResponse:
+    async def post_decisions(body: DecisionsIn, caller: Caller) -> AcceptedResponse:
         """报送一条或一批决定 (one decision, or `{"decisions": [...]}`): all are checked before any is sent."""
         items = body.decisions if isinstance(body, BatchIn) else [body]
         if not items:
@@ -315,13 +349,19 @@ def create_app(
     async def revoke(decision_id: str, caller: Caller, body: RevokeIn | None = None) -> AcceptedResponse:
         """撤回本部门的一条决定 (withdraw it from public view; the archive keeps it)."""
         throttle(caller, 1)
+        # Owned, produced and answered under the id decisions are keyed by (the 文号 in any brackets, the code in
+        # any case): under the path's own spelling the revoke named no decision and withdrew nothing.
+        canonical = canonical_decision_id(decision_id)
+        if canonical is None:  # not a decision id at all: a 422, before asking whose it is
+            problem = _not_a_decision_id(decision_id, "revoke.decision_id")
+            raise GatewayError(422, "revoke.decision_id", problem["message"], problems=[problem])
         prepared = prepare_revoke(
-            caller.code, decision_id, source="gateway", now=clock(), version=body.version if body else None
+            caller.code, canonical, source="gateway", now=clock(), version=body.version if body else None
         )
-        if prepared.envelope is None:  # not a decision id at all: a 422, before asking whose it is
+        if prepared.envelope is None:  # the SDK's own checks refused it
             problems = [p.as_dict() for p in prepared.receipt.problems]
-            raise GatewayError(422, "revoke.decision_id", problems[0]["message"], problems=problems)
-        await require_owner(decision_id, caller)
+            raise GatewayError(422, problems[0]["code"], problems[0]["message"], problems=problems)
+        await require_owner(canonical, caller)
         return await produce([prepared])
 
     async def require_owner(decision_id: str, caller: Department) -> dict[str, Any] | None:
@@ -334,7 +374,11 @@ def create_app(
     @app.get("/v1/decisions/{decision_id:path}/status", tags=["反馈"])
     async def decision_status(decision_id: str, caller: Caller) -> dict[str, Any]:
         """一条决定的处理状态：received / rejected（附原因）/ published …，以及期限状态。"""
-        status = await require_owner(decision_id, caller)
+        canonical = canonical_decision_id(decision_id)
+        if canonical is None:  # no decision could have it: said so, rather than "not yet known" or "not yours"
+            problem = _not_a_decision_id(decision_id, "status.decision_id")
+            raise GatewayError(422, "status.decision_id", problem["message"], problems=[problem])
+        status = await require_owner(canonical, caller)
         if status is None:
             raise GatewayError(404, "decision.unknown", "平台尚无该决定的记录（刚提交的决定通常几秒内可查）")
         return {key: value for key, value in status.items() if key != "owners"}
@@ -414,6 +458,12 @@ async def _save(upload: UploadFile, path: Path, limit: int) -> None:
             if size > limit:
                 raise BodyTooLargeError(limit)
             out.write(chunk)
+
+
+def _not_a_decision_id(decision_id: str, code: str) -> dict[str, str]:
+    """The problem of a path id that names no decision, as the SDK's checks word it."""
+    message = f"“{decision_id[:200]}”不是决定标识（licence 或 penalty:机关统一社会信用代码:文号）"
+    return Problem("decision_id", code, message).as_dict()
 
 
 class BodyTooLargeError(HTTPException):

@@ -278,3 +278,103 @@ def test_an_import_costs_its_rows_against_the_rate_even_when_unreadable_past_som
         # 5 tokens: 2 for the dry runs, 1 to admit the import, then 9 charged for its other rows.
         after = client.post("/v1/decisions", json={"kind": "licence", "record": licence()}, headers=bearer(KEY_A))
         assert after.status_code == 429 and int(after.headers["retry-after"]) >= 7
+
+
+class NoIndices(Index):
+    """Elasticsearch before the first worker made the indices: a search with ignore_unavailable answers no hits
+    and no `aggregations` at all."""
+
+    async def search(self, index: str, query: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {"_shards": {"total": 0, "successful": 0}, "hits": {"total": {"value": 0, "relation": "eq"}, "hits": []}}
+
+
+def test_feedback_before_the_indices_exist_is_an_empty_report_not_a_500() -> None:
+    app = create_app(
+        SETTINGS,
+        directory=Directory([DEPARTMENT_A]),
+        producer=Producer(),  # type: ignore[arg-type]
+        elasticsearch=NoIndices(),  # type: ignore[arg-type]
+        calendar=load_calendar(None),
+        clock=lambda: NOW,
+        webhooks=False,
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/v1/feedback", headers=bearer(KEY_A))
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert [report[k] for k in ("pending", "at_risk", "overdue", "rejected_not_corrected")] == [[], [], [], []]
+
+
+def test_buckets_of_an_answer_without_aggregations_are_none() -> None:
+    assert feedback.buckets({"hits": {"hits": []}}, "by_decision") == []
+    found = {"aggregations": {"by_decision": {"buckets": [{"key": "a"}]}}}
+    assert feedback.buckets(found, "by_decision") == [{"key": "a"}]
+    assert feedback.buckets(found, "other") == []
+
+
+def test_a_body_with_names_the_api_does_not_define_is_a_422_and_nothing_is_produced(
+    gateway: tuple[TestClient, Producer, Index],
+) -> None:
+    client, producer, _ = gateway
+    one = {"kind": "licence", "record": licence()}
+    for body, unknown in (
+        ({**one, "decisions": [one]}, "kind、record"),  # was taken as a batch: the single record dropped
+        ({**one, "verison": 3}, "verison"),
+        ({"decisions": [{**one, "x": 1}]}, "decisions.0.x"),
+    ):
+        answer = client.post("/v1/decisions", json=body, headers=bearer(KEY_A))
+        assert answer.status_code == 422, answer.text
+        error = answer.json()["error"]
+        assert error["code"] == "request.malformed" and f"未定义的字段：{unknown}（" in error["message"]
+        assert all(e["problem"] for e in error["errors"])
+    revoke = client.post(f"/v1/decisions/licence:{AUTHORITY}:信市监许〔2025〕101号/revoke", json={"reason": "x"},
+                         headers=bearer(KEY_A))  # fmt: skip
+    assert revoke.status_code == 422 and "reason" in revoke.json()["error"]["message"]
+    assert producer.sent == []
+    assert client.post("/v1/decisions", json=one, headers=bearer(KEY_A)).status_code == 202
+    assert client.post("/v1/decisions", json={"decisions": [one]}, headers=bearer(KEY_A)).status_code == 202
+
+
+CANONICAL = f"penalty:{AUTHORITY}:信市监罚〔2026〕1号"
+VARIANTS = (f"penalty:{AUTHORITY}:信市监罚[2026]1号", f"penalty:{AUTHORITY.lower()}:信市监罚（２０２６）１号")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_revoke_under_any_spelling_of_the_id_withdraws_the_decision_itself(
+    gateway: tuple[TestClient, Producer, Index], variant: str
+) -> None:
+    client, producer, index = gateway
+    # B reported a decision of authority A: the archive, which only the canonical id finds, says it is B's.
+    holder = {"source_department_code": DISTRICT_AUTHORITY, "publication_status": "active"}
+    index.docs[("sgs-archive", CANONICAL)] = holder
+    answer = client.post(f"/v1/decisions/{variant}/revoke", headers=bearer(KEY_B))
+    assert answer.status_code == 202, answer.text
+    assert [e["decision_id"] for e in producer.sent] == [CANONICAL]
+    assert answer.json()["accepted"][0]["decision_id"] == CANONICAL
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_status_of_any_spelling_of_the_id_is_the_decisions_own(
+    gateway: tuple[TestClient, Producer, Index], variant: str
+) -> None:
+    client, _, index = gateway
+    index.docs[("sgs-archive", CANONICAL)] = {"source_department_code": AUTHORITY, "publication_status": "revoked"}
+    answer = client.get(f"/v1/decisions/{variant}/status", headers=bearer(KEY_A))
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["decision_id"], answer.json()["state"]) == (CANONICAL, "revoked")
+    assert client.get(f"/v1/decisions/{variant}/status", headers=bearer(KEY_B)).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "not_an_id", ["abc", f"fine:{AUTHORITY}:1号", "penalty:91411502MA40XXXX1X:信市监罚〔2026〕1号"]
+)
+def test_what_names_no_decision_is_a_422_for_revoke_and_status(
+    gateway: tuple[TestClient, Producer, Index], not_an_id: str
+) -> None:
+    client, producer, _ = gateway
+    revoke = client.post(f"/v1/decisions/{not_an_id}/revoke", headers=bearer(KEY_A))
+    assert revoke.status_code == 422 and revoke.json()["error"]["code"] == "revoke.decision_id"
+    status = client.get(f"/v1/decisions/{not_an_id}/status", headers=bearer(KEY_A))
+    assert status.status_code == 422 and status.json()["error"]["code"] == "status.decision_id"
+    assert "不是决定标识" in status.json()["error"]["message"]
+    assert producer.sent == []
