@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -25,7 +26,7 @@ from typing import IO, Any
 from sgs.config import Settings
 from sgs.connectors.publisher import Prepared, Publisher, Receipt
 from sgs.connectors.row_checks import RowCheck, checked_rows
-from sgs.connectors.templates import Row, TemplateError, detect_kind, file_format, read_rows
+from sgs.connectors.templates import Row, TemplateError, detect_kind, file_format, read_rows, workbook_kind
 from sgs.core.fields import Kind, kind_table
 from sgs.core.problems import Problem
 
@@ -92,12 +93,18 @@ def with_kind(rows: Iterator[Row], kind: Kind | None) -> tuple[Kind | None, Iter
     return None, iter(seen)
 
 
+def columns_of(row: Row) -> Sequence[tuple[str, object]]:
+    """A row's cells under their headers as the file has them: a header given twice keeps both of its cells."""
+    return row.columns or tuple(row.values.items())
+
+
 class ErrorReport:
     """Rows that were not published, with their original cells and problems; the file is made on first use."""
 
     def __init__(self, path: Path, kind: Kind) -> None:
         self.path, self.kind = path, kind
         self._headers: list[str] | None = None
+        self._slots: dict[str, list[int]] = {}  # header -> its columns (more than one: a header given twice)
         self._csv: Any = None
         self._text: IO[str] | None = None
         self._workbook: Any = None
@@ -107,15 +114,33 @@ class ErrorReport:
     def used(self) -> bool:
         return self._headers is not None
 
-    def add(self, row_number: int, values: Mapping[str, object], problems: tuple[Problem, ...]) -> None:
-        if self._headers is None:
-            self._headers = [str(name) for name in values]
+    def add(self, row_number: int, columns: Sequence[tuple[str, object]], problems: tuple[Problem, ...]) -> None:
+        first = self._headers is None
+        cells = self._placed(columns)
+        if first:
+            assert self._headers is not None
             self._open([REPORT_ROW, REPORT_PROBLEMS, *self._headers])
-        extra = [str(name) for name in values if str(name) not in self._headers]
-        if extra:  # JSON lines need not all carry the same names: later names are kept at the end
-            self._headers.extend(extra)
-        cells = [_cell(values.get(name)) for name in self._headers]
         self._write([row_number, describe(self.kind, problems), *cells])
+
+    def _placed(self, columns: Sequence[tuple[str, object]]) -> list[object]:
+        """The row's cells in the report's columns: the n-th cell under a header in that header's n-th column.
+        Names the report has no column for yet get one at the end (JSON lines need not all carry the same
+        names; a header given twice keeps both columns, so publishing the report again cannot pick one)."""
+        if self._headers is None:
+            self._headers = []
+        headers = self._headers
+        cells: list[object] = [None] * len(headers)
+        seen: dict[str, int] = {}
+        for name, value in columns:
+            header = str(name)
+            nth = seen[header] = seen.get(header, -1) + 1
+            slots = self._slots.setdefault(header, [])
+            if nth == len(slots):
+                slots.append(len(headers))
+                headers.append(header)
+                cells.append(None)
+            cells[slots[nth]] = _cell(value)
+        return cells
 
     def close(self) -> None:
         if self._text is not None:
@@ -143,9 +168,18 @@ class ErrorReport:
 
     def _write(self, cells: Sequence[object]) -> None:
         if self._sheet is not None:
-            self._sheet.append(cells)
+            self._sheet.append([self._text_cell(c) if isinstance(c, str) else c for c in cells])
         else:
             self._csv.writerow(cells)
+
+    def _text_cell(self, text: str) -> Any:
+        """Text as a text cell: appended as it is, openpyxl makes "=HYPERLINK(…)" a live formula and "#N/A" an
+        error value (and refuses control characters). The type set after the value is not guessed from it."""
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(self._sheet, value=ooxml_escaped(text))
+        cell.data_type = "s"
+        return cell
 
 
 def describe(kind: Kind, problems: tuple[Problem, ...]) -> str:
@@ -157,6 +191,18 @@ def describe(kind: Kind, problems: tuple[Problem, ...]) -> str:
         label = spec.zh if spec is not None else (problem.field or "整条记录")
         parts.append(f"{label}：{problem.message} [{problem.code}]")
     return "；".join(parts)
+
+
+# Characters XML cannot carry (and \r, which XML reads as \n) written as Excel writes them (_x000D_), and text
+# that looks like such an escape escaped in turn (_x005F_x000D_): reading the cell gives the text as it was.
+_OOXML_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)")
+
+
+def ooxml_escaped(text: str) -> str:
+    """`text` as a workbook's string holds it, so that reading the cell gives `text` again."""
+    if "_" not in text and text.isprintable():
+        return text
+    return _OOXML_UNSAFE.sub(lambda m: f"_x{ord(m[0]):04X}_", text)
 
 
 def _cell(value: object) -> object:
@@ -187,30 +233,31 @@ def import_file(
 
     Waits for the broker's answer to every row before it returns. Raises `TemplateError` when the file cannot
     be read at all (or its kind cannot be told from its header)."""
-    found_kind, rows = with_kind(read_rows(path, kind=kind), kind)
+    # A workbook's sheet named 行政许可 or 行政处罚 says the kind, as --kind would (that sheet is the one read).
+    found_kind, rows = with_kind(read_rows(path, kind=kind), kind or workbook_kind(path))
     if found_kind is None:
         raise TemplateError("无法从表头判断是行政许可还是行政处罚，请指定类型（licence 或 penalty）")
     summary = ImportSummary(display_name or path.name, found_kind, dry_run=publish_to is None)
     target = report or report_path(path)
     errors = ErrorReport(target, found_kind)
-    in_flight: dict[str, tuple[int, Mapping[str, object]]] = {}
+    in_flight: dict[str, Row] = {}
 
-    def not_published(number: int, values: Mapping[str, object], problems: tuple[Problem, ...]) -> None:
+    def not_published(row: Row, problems: tuple[Problem, ...]) -> None:
         summary.problem_codes.update(p.code for p in problems)
-        errors.add(number, values, problems)
+        errors.add(row.number, columns_of(row), problems)
         if len(summary.examples) < EXAMPLES:
-            summary.examples.append({"row": number, "problems": [p.as_dict() for p in problems]})
+            summary.examples.append({"row": row.number, "problems": [p.as_dict() for p in problems]})
 
     def answered(receipt: Receipt) -> None:
         if receipt.status == "invalid":
             return  # counted where it was checked
-        number, values = in_flight.pop(receipt.event_id, (receipt.row or 0, {}))
+        row = in_flight.pop(receipt.event_id, None) or Row(receipt.row or 0, {})
         if receipt.status == "accepted":
             summary.published += 1
         elif receipt.status == "failed":
             summary.failed += 1
             problem = Problem("", "broker.failed", f"Kafka未确认接收：{receipt.error}")
-            not_published(number, values, (problem,))
+            not_published(row, (problem,))
 
     publisher = None
     if publish_to is not None:
@@ -234,11 +281,11 @@ def import_file(
                 if receipt is not None:
                     problems += receipt.problems
                     if not problems and publisher is not None:
-                        in_flight[receipt.event_id] = (row.number, row.values)
+                        in_flight[receipt.event_id] = row
                         publisher.send(Prepared(receipt, None), encoded=encoded)
                 if problems:
                     summary.invalid += 1
-                    not_published(row.number, row.values, problems)
+                    not_published(row, problems)
                 if progress is not None:
                     progress(summary.read)
         except TemplateError as exc:

@@ -11,9 +11,10 @@ skipped).
   decodes, else GB18030 (a superset of GBK). Streamed record by record.
 - XLSX (via `xlsx_stream`, which streams the sheet's XML out of the zip: memory does not grow with the
   sheet, only with its shared-string table): the sheet named like the kind (行政许可 / 行政处罚) when there
-  is one, else the first sheet; fully empty rows are skipped. A merged cell's value is only in its top-left
-  cell: values of merged ranges are copied into every row of the range that is not otherwise empty (a clerk
-  merges cells to say "same value"). Formula cells give their cached values (what Excel last computed; a file
+  is one (without a kind: the sheet named 行政许可 or 行政处罚, which then says the kind), else the first
+  sheet; fully empty rows are skipped. A merged cell's value is only in its top-left cell: values of merged
+  ranges are copied into every row of the range that is not otherwise empty (a clerk merges cells to say
+  "same value"). Formula cells give their cached values (what Excel last computed; a file
   written by a library that does not compute formulas has none: the cell reads empty).
 
 Unreadable input (missing file, unknown extension, corrupt workbook, undecodable text) raises
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 from sgs.connectors.xlsx_stream import XlsxError, open_workbook
-from sgs.core.fields import KINDS, Kind, resolve_header
+from sgs.core.fields import KINDS, Kind, header_key, resolve_header
 from sgs.core.problems import Problem
 
 Format = Literal["jsonl", "csv", "xlsx"]
@@ -47,6 +48,8 @@ FORMATS: Mapping[str, Format] = {
 SAMPLE_BYTES = 64 * 1024
 # Sheet names that mark a kind's sheet in a workbook holding both.
 SHEET_HINTS: Mapping[Kind, tuple[str, ...]] = {"licence": ("行政许可", "许可"), "penalty": ("行政处罚", "处罚")}
+# Without a kind, only a sheet named exactly for one (as headers compare: ` 行政处罚 `) is taken to be its sheet.
+_SHEET_KINDS: Mapping[str, Kind] = {header_key(hints[0]): kind for kind, hints in SHEET_HINTS.items()}
 
 
 class TemplateError(Exception):
@@ -58,6 +61,9 @@ class Row:
     number: int  # as a person sees it: sheet row (header = 1) or line number
     values: Mapping[str, object]  # header (as written) -> value (str; numbers and dates from XLSX as such)
     problems: tuple[Problem, ...] = ()  # the row could not be read (malformed JSON line, conflicting columns)
+    # Only when a header is given twice (`values` then holds one cell per header): every (header, cell) in the
+    # file's order, so the error report can give back both cells rather than one of them.
+    columns: tuple[tuple[str, object], ...] = ()
 
 
 def file_format(path: Path) -> Format | None:
@@ -154,15 +160,14 @@ def _row(number: int, headers: list[str], cells: Iterable[object], unique: bool)
         return Row(number, plain)
     values: dict[str, object] = {}
     problems: list[Problem] = []
-    for header, cell in zip(headers, cells, strict=False):
-        if not header:
-            continue
+    columns = tuple((header, cell) for header, cell in zip(headers, cells, strict=False) if header)
+    for header, cell in columns:
         if header in values and not _is_empty(values[header]):
             if not _is_empty(cell) and values[header] != cell:
                 problems.append(Problem(_field_name(header), "field.duplicate", f"“{header}”列出现两次，且取值不同"))
             continue
         values[header] = cell
-    return Row(number, values, tuple(problems))
+    return Row(number, values, tuple(problems), columns)
 
 
 def _field_name(header: str) -> str:
@@ -253,13 +258,41 @@ def _cell(value: object) -> object:
 
 
 def _pick_sheet(names: list[str], kind: Kind | None) -> int:
-    kinds = (kind,) if kind is not None else ()
-    for wanted in kinds:
-        for hint in SHEET_HINTS[wanted]:
-            for index, name in enumerate(names):
-                if hint in name:
-                    return index
+    """The sheet to read: given a kind, the first whose name holds one of its hints; else the one sheet named
+    for a kind (行政许可 or 行政处罚: a workbook often opens with a 填写说明 or 填写示例 sheet); else the first."""
+    if kind is None:
+        named = _named_sheet(names)
+        return named[0] if named is not None else 0
+    for hint in SHEET_HINTS[kind]:
+        for index, name in enumerate(names):
+            if hint in name:
+                return index
     return 0
+
+
+def _named_sheet(names: list[str]) -> tuple[int, Kind] | None:
+    """(index, kind) of the first sheet named exactly for a kind (compared as headers are), when only one kind
+    has such a sheet; None when neither has. A workbook with both cannot say which to read: refused."""
+    named: dict[Kind, int] = {}
+    for index, name in enumerate(names):
+        kind = _SHEET_KINDS.get(header_key(name))
+        if kind is not None:
+            named.setdefault(kind, index)
+    if len(named) > 1:
+        raise TemplateError("工作簿中既有“行政许可”又有“行政处罚”工作表，请指定类型（licence 或 penalty）")
+    return next(((index, kind) for kind, index in named.items()), None)
+
+
+def workbook_kind(path: Path) -> Kind | None:
+    """The kind a workbook's sheet names say when no kind is given (the sheet `read_rows` then reads is named
+    行政许可 or 行政处罚); None for other files and for workbooks without such a sheet."""
+    if file_format(path) != "xlsx" or not path.is_file():
+        return None  # read_rows says what is wrong with it
+    try:
+        named = _named_sheet(open_workbook(path).sheet_names)
+    except XlsxError as exc:
+        raise TemplateError(f"无法读取工作簿 {path.name}：{exc}") from exc
+    return named[1] if named is not None else None
 
 
 def _xlsx_rows(path: Path, kind: Kind | None) -> Iterator[Row]:

@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
 
@@ -188,3 +189,97 @@ def test_a_file_unreadable_past_some_rows_says_how_many_were_published(tmp_path:
     path.write_bytes(path.read_bytes() + "信阳,".encode("gbk") + b"\n")  # not UTF-8, past the sampled start
     with pytest.raises(TemplateError, match=r"其中 \d+ 行已发布"):
         import_file(path, department_code=AUTHORITY, publish_to=Settings())
+
+
+# Text → the string the input workbook holds for it (Excel's escapes for what XML cannot carry, and for the text
+# of an escape itself).
+LOOKS_LIKE_A_FORMULA = {text: text for text in ('=HYPERLINK("http://evil.example","点我")', "#N/A", "=1+1")}
+NEEDS_ESCAPES = {"a_x000D_b": "a_x005F_x000D_b", "行一\r\n行二": "行一_x000D_\n行二", "控制\x01符": "控制_x0001_符"}
+
+
+def _sheet_xml(path: Path) -> str:
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        return "".join(book.read(n).decode() for n in book.namelist() if n.startswith("xl/worksheets/"))
+
+
+@pytest.mark.parametrize("texts", [LOOKS_LIKE_A_FORMULA, NEEDS_ESCAPES], ids=["formulas", "escapes"])
+def test_the_workbook_report_holds_text_as_text_never_a_formula(tmp_path: Path, texts: dict[str, str]) -> None:
+    from sgs.connectors.templates import read_rows
+
+    records = numbered(len(texts))
+    headers = list(records[0])
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "行政处罚"
+    sheet.append(headers)
+    for record, stored in zip(records, texts.values(), strict=True):
+        sheet.append([*record.values()][:-1])
+        cell = sheet.cell(row=sheet.max_row, column=headers.index("行政相对人名称") + 1, value=stored)
+        cell.data_type = "s"  # a text cell, as Excel keeps text typed after an apostrophe
+    path = tmp_path / "p.xlsx"
+    book.save(path)
+    read = [row.values["行政相对人名称"] for row in read_rows(path)]
+    assert read == list(texts)  # the input holds these texts (as Excel writes them)
+    summary = dry_run(path)  # every row lacks its last column: all in the report
+    assert summary.invalid == len(texts) and summary.report == tmp_path / "p.errors.xlsx"
+    assert "<f>" not in _sheet_xml(summary.report) and 't="e"' not in _sheet_xml(summary.report)
+    again = [row.values["行政相对人名称"] for row in read_rows(summary.report)]
+    assert again == list(texts)  # publishing the corrected report gives the same text
+    report = load_workbook(summary.report).active
+    assert report is not None
+    column = [cells[2 + headers.index("行政相对人名称")] for cells in report.iter_rows(min_row=2, values_only=True)]
+    if texts is LOOKS_LIKE_A_FORMULA:
+        assert column == list(texts)  # what Excel shows: the text, not a link or an error
+
+
+def test_a_header_given_twice_keeps_both_columns_in_the_report(tmp_path: Path) -> None:
+    record = numbered(1)[0]
+    headers = [*record, "违法事实"]
+    cells = [*record.values(), "另一事实"]
+    csv_path = tmp_path / "p.csv"
+    with csv_path.open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows([headers, cells])
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(headers)
+    sheet.append(cells)
+    xlsx_path = tmp_path / "p.xlsx"
+    book.save(xlsx_path)
+    for path in (csv_path, xlsx_path):
+        summary = dry_run(path)
+        assert summary.invalid == 1 and summary.problem_codes["field.duplicate"] == 1
+        assert summary.report is not None
+        if path.suffix == ".csv":
+            with summary.report.open(encoding="utf-8-sig", newline="") as report:
+                written = list(csv.reader(report))
+        else:
+            sheet_rows = load_workbook(summary.report).active
+            assert sheet_rows is not None
+            written = [["" if c is None else str(c) for c in r] for r in sheet_rows.iter_rows(values_only=True)]
+        assert written[0][2:] == headers  # both columns, where they were
+        assert written[1][2:] == [str(c) for c in cells]
+        # Published again as it is, the report is refused again: it cannot silently pick one of the two.
+        assert dry_run(summary.report).problem_codes["field.duplicate"] == 1
+
+
+def test_a_workbooks_named_sheet_says_its_kind(tmp_path: Path) -> None:
+    records = numbered(2)
+    book = Workbook()
+    example = book.active
+    assert example is not None
+    example.title = "填写示例"
+    example.append(["序号", "说明"])
+    example.append(["1", "示例行"])
+    sheet = book.create_sheet("行政处罚")
+    shared = ["行政相对人名称", "行政相对人代码_1（统一社会信用代码）"]  # in both kinds: the header cannot tell
+    sheet.append(shared)
+    for record in records:
+        sheet.append([record[name] for name in shared])
+    path = tmp_path / "p.xlsx"
+    book.save(path)
+    summary = dry_run(path)
+    assert (summary.kind, summary.read) == ("penalty", 2)

@@ -159,3 +159,58 @@ def test_unusable_files(tmp_path: Path) -> None:
     bad.write_bytes("行政相对人名称\n".encode() + b"\xff\xfe\xfa\n" * 10)  # neither UTF-8 nor GB18030
     with pytest.raises(TemplateError):
         list(read_rows(bad))
+
+
+def _penalty_sheet(document_number: str) -> list[list[object]]:
+    record = chinese("penalty", penalty(document_number=document_number))
+    return [list(record), list(record.values())]
+
+
+def test_without_a_kind_the_sheet_named_for_a_kind_is_read_not_the_first(tmp_path: Path) -> None:
+    from sgs.connectors.templates import workbook_kind
+
+    path = tmp_path / "p.xlsx"
+    example: list[list[object]] = [["填写说明：每行一条决定"], *_penalty_sheet("示例〔2025〕1号")]
+    _workbook(path, {"填写示例": example, " 行政处罚 ": _penalty_sheet("信市监罚〔2025〕7号")})
+    (row,) = read_rows(path)
+    assert row.values["行政处罚决定书文号"] == "信市监罚〔2025〕7号"
+    assert workbook_kind(path) == "penalty"
+    (row,) = read_rows(path, kind="penalty")  # a kind given: its hints, as before
+    assert row.values["行政处罚决定书文号"] == "信市监罚〔2025〕7号"
+
+
+def test_a_sheet_only_holding_a_kinds_name_or_no_named_sheet_leaves_the_first(tmp_path: Path) -> None:
+    from sgs.connectors.templates import workbook_kind
+
+    path = tmp_path / "p.xlsx"
+    _workbook(
+        path, {"Sheet1": _penalty_sheet("信市监罚〔2025〕1号"), "行政处罚示例": _penalty_sheet("示例〔2025〕1号")}
+    )
+    (row,) = read_rows(path)
+    assert row.values["行政处罚决定书文号"] == "信市监罚〔2025〕1号" and workbook_kind(path) is None
+    assert workbook_kind(tmp_path / "missing.xlsx") is None and workbook_kind(tmp_path / "p.csv") is None
+
+
+def test_a_workbook_with_both_named_sheets_needs_a_kind(tmp_path: Path) -> None:
+    from sgs.connectors.templates import workbook_kind
+
+    path = tmp_path / "both.xlsx"
+    record = chinese("licence", licence())
+    licence_sheet: list[list[object]] = [list(record), list(record.values())]
+    _workbook(path, {"说明": [["x"]], "行政许可": licence_sheet, "行政处罚": _penalty_sheet("信市监罚〔2025〕1号")})
+    with pytest.raises(TemplateError, match="请指定类型"):
+        read_rows(path)
+    with pytest.raises(TemplateError, match="请指定类型"):
+        workbook_kind(path)
+    (row,) = read_rows(path, kind="licence")
+    assert _valid("licence", row)
+
+
+def test_a_header_given_twice_keeps_both_cells_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("行政相对人名称,违法事实,违法事实\n某公司,甲事实,乙事实\n", encoding="utf-8")
+    (row,) = read_rows(path)
+    assert row.columns == (("行政相对人名称", "某公司"), ("违法事实", "甲事实"), ("违法事实", "乙事实"))
+    plain = tmp_path / "p.csv"
+    plain.write_text("行政相对人名称,违法事实\n某公司,甲事实\n", encoding="utf-8")
+    assert next(read_rows(plain)).columns == ()  # only kept when a header repeats
