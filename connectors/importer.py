@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sgs.config import Settings
-from sgs.connectors.publisher import Prepared, Publisher, Receipt
+from sgs.connectors.publisher import Prepared, Publisher, Receipt, prepare_upsert
 from sgs.connectors.row_checks import RowCheck, checked_rows
 from sgs.connectors.templates import Row, TemplateError, detect_kind, file_format, read_rows, workbook_kind
 from sgs.core.fields import Kind, kind_table
@@ -280,9 +280,20 @@ def import_file(
                 problems = row.problems
                 if receipt is not None:
                     problems += receipt.problems
-                    if not problems and publisher is not None:
-                        in_flight[receipt.event_id] = row
-                        publisher.send(Prepared(receipt, None), encoded=encoded)
+                    if not problems and publisher is not None and receipt.decision_id is not None:
+                        prepared = Prepared(receipt, None)
+                        version = publisher.versions.next(receipt.decision_id, receipt.version)
+                        if version != receipt.version:
+                            # The decision again within one millisecond (its correction, a few rows on): checked
+                            # again with the next version, so the later row wins as the clerk expects.
+                            prepared = prepare_upsert(
+                                department_code, found_kind, row.values, source="import", now=clock(), version=version
+                            )
+                            prepared.receipt.row, encoded = row.number, None
+                            problems += prepared.receipt.problems
+                        if not problems:
+                            in_flight[prepared.receipt.event_id] = row
+                            publisher.send(prepared, encoded=encoded)
                 if problems:
                     summary.invalid += 1
                     not_published(row, problems)

@@ -96,3 +96,45 @@ def test_publishing_fails_clearly_when_kafka_is_unreachable(settings: Settings, 
     result = publish(unreachable, "--department", department, str(path))
     out, err = result.communicate(timeout=60)
     assert result.returncode == 2 and "无法连接 Kafka" in err, out + err
+
+
+def test_a_correction_listed_right_after_its_original_wins_even_within_one_millisecond(
+    settings: Settings, worker: WorkerProcess, tmp_path: Path
+) -> None:
+    """Versions default to the time in milliseconds; a file's rows share one. The later row of a decision must
+    still win: it is the clerk's correction (the hostile test's file kept the typo)."""
+    import random
+
+    from sgs.connectors.importer import import_file
+    from sgs.core.fields import fields_of
+
+    rng = random.Random(920_000)
+    office = authorities(rng)[3]
+    decided = datetime.now(CHINA_TZ).date() - timedelta(days=1)
+    original = decision(rng, "penalty", office, 920_001, decided) | {"penalty_categories": "罚款", "fine_amount": "5"}
+    other = decision(rng, "penalty", office, 920_002, decided)
+    corrected = original | {"fine_amount": "0.5"}
+    names = [f.name for f in fields_of("penalty")]
+    zh = {f.name: f.zh for f in fields_of("penalty")}
+    path = tmp_path / "处罚.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow([zh[name] for name in names])
+        for record in (original, other, corrected):
+            writer.writerow([record.get(name, "") for name in names])
+    moment = datetime.now(CHINA_TZ)
+    summary = import_file(path, department_code=office[1], publish_to=settings, clock=lambda: moment)
+    assert (summary.read, summary.invalid, summary.published) == (3, 0, 3)
+
+    wanted = decision_id("penalty", original["authority_code"], original["document_number"])
+    sent = [v for k, v in read_all(settings, Topics(settings.topic_prefix).submitted, "submission") if k == wanted]
+    versions = [v["version"] for v in sent]
+    assert len(versions) == 2 and versions[1] == versions[0] + 1, versions
+
+    es, index = Elasticsearch(settings.elasticsearch), IndexNames(settings.index_prefix).public_alias("penalty")
+
+    def corrected_public() -> bool:
+        found = es.search(index=index, query={"ids": {"values": [wanted]}}, ignore_unavailable=True)["hits"]["hits"]
+        return bool(found) and found[0]["_source"].get("fine_amount") == "0.5"
+
+    wait_for(corrected_public, timeout=120, what="the corrected fine public")
