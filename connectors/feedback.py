@@ -44,19 +44,18 @@ def owner_of(
     rejections: list[dict[str, Any]],
     deadline: Mapping[str, Any] | None = None,
 ) -> set[str]:
-    """The departments that may see a decision: the one whose data the platform holds (archive, else the
-    deadline tracker's), else its issuing authority and whoever sent the rejected submissions (each of them
-    is shown only its own). A rejection never makes a department the owner of a decision the platform holds:
-    B's refused submission under A's decision id must not open A's decision to B."""
-    if archive and archive.get("source_department_code"):
-        return {archive["source_department_code"]}
-    if deadline and deadline.get("department_code"):
-        return {deadline["department_code"]}
-    owners = {r["department_code"] for r in rejections if r.get("department_code")}
+    """The departments that may see (and revoke) a decision: the one whose data the platform holds (archive,
+    else the deadline tracker's) and the issuing authority named in the id, which may take over what another
+    department reported in its name (as the worker allows); with nothing held, also whoever sent the rejected
+    submissions (each is shown only its own). A rejection never makes a department the owner of a decision
+    the platform holds: B's refused submission under A's decision id must not open A's decision to B."""
     parts = decision_id.split(":")
-    if len(parts) >= 3:
-        owners.add(parts[1])  # nothing published: the authority named in the id
-    return owners
+    authority = {parts[1]} if len(parts) >= 3 else set()
+    if archive and archive.get("source_department_code"):
+        return {archive["source_department_code"]} | authority
+    if deadline and deadline.get("department_code"):
+        return {deadline["department_code"]} | authority
+    return {r["department_code"] for r in rejections if r.get("department_code")} | authority
 
 
 async def decision_status(

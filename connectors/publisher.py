@@ -156,6 +156,14 @@ class Versions:
         return version
 
 
+def untie(prepared: Prepared, versions: Versions) -> None:
+    """Give a submission prepared with the default version one that no earlier submission of its decision
+    through `versions` has (see `Versions`)."""
+    receipt, envelope = prepared.receipt, prepared.envelope
+    if envelope is not None and receipt.decision_id is not None:
+        receipt.version = envelope["version"] = versions.next(receipt.decision_id, receipt.version)
+
+
 class Publisher:
     """Publishes as one department. Every receipt goes to `results` (unless `keep_results=False`, for files of
     millions of rows) and to `on_result` once it is final: invalid at once, accepted or failed when the broker
@@ -203,15 +211,8 @@ class Publisher:
         )
         prepared.receipt.row = row
         if version is None:
-            self.untie(prepared)
+            untie(prepared, self.versions)
         return self.send(prepared)
-
-    def untie(self, prepared: Prepared) -> None:
-        """Give a submission prepared with the default version one no earlier submission of its decision from this
-        publisher has (see `Versions`)."""
-        receipt, envelope = prepared.receipt, prepared.envelope
-        if envelope is not None and receipt.decision_id is not None:
-            receipt.version = envelope["version"] = self.versions.next(receipt.decision_id, receipt.version)
 
     def revoke(self, decision_id: str, *, version: int | None = None) -> Receipt:
         """Withdraw a decision this department published."""
@@ -219,7 +220,7 @@ class Publisher:
             self.department_code, decision_id, source=self.source, now=self.clock(), version=version
         )
         if version is None:
-            self.untie(prepared)
+            untie(prepared, self.versions)
         return self.send(prepared)
 
     def flush(self, timeout: float = 30.0) -> list[Receipt]:

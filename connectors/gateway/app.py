@@ -46,7 +46,7 @@ from sgs.connectors.gateway import metrics
 from sgs.connectors.gateway.limits import TokenBuckets
 from sgs.connectors.gateway.producer import BrokerUnavailableError, GatewayProducer
 from sgs.connectors.importer import import_file
-from sgs.connectors.publisher import Prepared, prepare_revoke, prepare_upsert
+from sgs.connectors.publisher import Prepared, Versions, prepare_revoke, prepare_upsert, untie
 from sgs.connectors.search_indices import IndexNames
 from sgs.connectors.templates import FORMATS, TemplateError
 from sgs.connectors.webhooks import WebhookNotifier
@@ -185,6 +185,7 @@ def create_app(
     names = IndexNames(settings.index_prefix)
     buckets = TokenBuckets(settings.gateway_rate, settings.gateway_burst)
     parts: dict[str, Any] = {}
+    versions = Versions()  # default versions never tie for one decision (one gateway process, one clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -341,6 +342,9 @@ def create_app(
                     items=details,
                 )
             raise GatewayError(422, "record.invalid", f"{len(refused)} 条决定未通过校验，整批均未提交", items=details)
+        for item, submission in zip(items, prepared, strict=True):
+            if item.version is None:  # a decision named twice in a batch: the later item wins
+                untie(submission, versions)
         return await produce(prepared)
 
     @app.post(
@@ -355,9 +359,10 @@ def create_app(
         if canonical is None:  # not a decision id at all: a 422, before asking whose it is
             problem = _not_a_decision_id(decision_id, "revoke.decision_id")
             raise GatewayError(422, "revoke.decision_id", problem["message"], problems=[problem])
-        prepared = prepare_revoke(
-            caller.code, canonical, source="gateway", now=clock(), version=body.version if body else None
-        )
+        version = body.version if body else None
+        prepared = prepare_revoke(caller.code, canonical, source="gateway", now=clock(), version=version)
+        if version is None:
+            untie(prepared, versions)
         if prepared.envelope is None:  # the SDK's own checks refused it
             problems = [p.as_dict() for p in prepared.receipt.problems]
             raise GatewayError(422, problems[0]["code"], problems[0]["message"], problems=problems)

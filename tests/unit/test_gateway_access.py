@@ -119,11 +119,12 @@ def test_a_refused_submission_under_anothers_decision_id_does_not_open_that_deci
     assert [r["problems"][0]["message"] for r in own.json()["rejections"]] == ["甲的退回原因"]
 
 
-def test_owners_are_the_holder_of_the_data_else_the_authority_and_the_rejected_senders() -> None:
+def test_owners_are_the_holder_of_the_data_and_the_authority_else_the_rejected_senders() -> None:
     decision_id = f"penalty:{AUTHORITY}:1"
     refused = [{"department_code": DISTRICT_AUTHORITY}]
-    assert feedback.owner_of(decision_id, {"source_department_code": "C"}, refused) == {"C"}
-    assert feedback.owner_of(decision_id, None, refused, {"department_code": "D"}) == {"D"}
+    # The authority named in the id may take over what another department reported in its name.
+    assert feedback.owner_of(decision_id, {"source_department_code": "C"}, refused) == {"C", AUTHORITY}
+    assert feedback.owner_of(decision_id, None, refused, {"department_code": "D"}) == {"D", AUTHORITY}
     assert feedback.owner_of(decision_id, None, refused) == {AUTHORITY, DISTRICT_AUTHORITY}
 
 
@@ -135,6 +136,17 @@ def test_a_version_that_is_no_avro_long_or_no_version_is_a_422(
     body = {"kind": "licence", "record": licence(), "version": version}
     response = client.post("/v1/decisions", json=body, headers=bearer(KEY_A))
     assert response.status_code == 422 and producer.sent == []
+
+
+def test_a_decision_named_twice_in_a_batch_gets_two_versions_the_later_one_higher(
+    gateway: tuple[TestClient, Producer, Index],
+) -> None:
+    client, producer, _ = gateway
+    first, corrected = licence(), licence() | {"remarks": "更正"}
+    body = {"decisions": [{"kind": "licence", "record": first}, {"kind": "licence", "record": corrected}]}
+    assert client.post("/v1/decisions", json=body, headers=bearer(KEY_A)).status_code == 202
+    versions = [envelope["version"] for envelope in producer.sent]
+    assert versions[1] == versions[0] + 1
 
 
 class Consumer:

@@ -168,11 +168,13 @@ def test_a_file_unreadable_past_some_rows_says_how_many_were_published(tmp_path:
 
     from sgs.config import Settings
     from sgs.connectors import importer
+    from sgs.connectors.publisher import Versions
     from sgs.connectors.templates import TemplateError
 
     class Publisher:  # accepts every row at once
         def __init__(self, *_: object, on_result, **__: object) -> None:  # type: ignore[no-untyped-def]
             self.on_result = on_result
+            self.versions = Versions()
 
         schema_id = 1
 
