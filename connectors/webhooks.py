@@ -33,6 +33,7 @@ from sgs.config import Settings
 from sgs.connectors.avro import AvroCodec
 from sgs.connectors.departments import DepartmentDirectory
 from sgs.connectors.gateway import metrics
+from sgs.core.problems import dead_letter_id
 from sgs.streams.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -77,12 +78,13 @@ class Notification:
         )
 
 
-def from_dead_letter(record: Mapping[str, Any], partition: int, offset: int) -> Notification | None:
-    """A rejection, for the department that sent it (unknown for undecodable bytes: nobody to tell)."""
+def from_dead_letter(record: Mapping[str, Any]) -> Notification | None:
+    """A rejection, for the department that sent it (unknown for undecodable bytes: nobody to tell). The same
+    event refused again after a worker's crash is notified under the same id, so a receiver sees the repeat."""
     department = record.get("department_code")
     if not department:
         return None
-    notification_id = f"rejected-{partition}-{offset}"
+    notification_id = f"rejected-{hashlib.sha256(dead_letter_id(record).encode()).hexdigest()[:24]}"
     payload = {
         "type": "rejected",
         "notification_id": notification_id,
@@ -254,7 +256,7 @@ class WebhookNotifier:
         assert value is not None
         if message.topic() == self.topics.rejected:
             record = self._dead_letters.decode(self.topics.rejected, value)
-            return from_dead_letter(record, message.partition() or 0, message.offset() or 0)
+            return from_dead_letter(record)
         if message.topic() == self.topics.alerts:
             return from_sanction_alert(self._alerts.decode(self.topics.alerts, value))
         return from_deadline_event(self._events.decode(self.topics.deadline_events, value))

@@ -4,9 +4,7 @@ submissions). It takes batches without acking and acks only after the bulk write
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +13,7 @@ from faust.types import EventT
 
 from sgs.connectors.search_indices import IndexNames
 from sgs.connectors.search_writer import IndexWrite
+from sgs.core.problems import dead_letter_id
 from sgs.streams.batches import index_batches
 from sgs.streams.context import Context
 
@@ -36,23 +35,13 @@ def register(app: faust.App, ctx: Context) -> None:
         document = rejection_document(record, now)
         # External version: the dead letter's own offset. A replay's dead letter comes later (overwrites); this
         # indexer reading one again after a crash is stale and changes nothing.
-        return IndexWrite(names.rejections, rejection_id(record), event.message.offset, document)
+        return IndexWrite(names.rejections, dead_letter_id(record), event.message.offset, document)
 
     @app.agent(rejected, name=f"{ctx.settings.topic_prefix}rejection-indexer")
     async def index_rejections(stream: faust.StreamT[bytes]) -> None:
         await index_batches(
             stream, ctx.writer, ctx.clock, document_of, what="rejections index", max_events=BATCH, within=0.2
         )
-
-
-def rejection_id(record: Mapping[str, Any]) -> str:
-    """The rejections index's id of a dead letter: where the refused event was read, and which problems it had.
-    The worker refuses the same event again after a crash (its offset had not been committed): that dead letter
-    gets the same id, so it replaces the first instead of counting twice. Dead letters of one event that differ
-    (its checks' problems, then Elasticsearch refusing its documents) differ in their problem codes."""
-    codes = "\n".join(sorted({problem["code"] for problem in record["problems"]}))
-    digest = hashlib.sha256(codes.encode()).hexdigest()[:16]  # many codes would pass the 512-byte id limit
-    return f"{record['source_topic']}:{record['source_partition']}:{record['source_offset']}:{digest}"
 
 
 def rejection_document(record: dict[str, Any], now: datetime) -> dict[str, Any]:

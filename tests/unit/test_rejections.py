@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sgs.streams.rejections import rejection_id
+from sgs.core.problems import dead_letter_id
 
 NOW = datetime(2025, 6, 30, 4, tzinfo=UTC)
 
@@ -29,19 +29,19 @@ def test_the_same_event_refused_again_after_a_crash_is_the_same_document() -> No
     first = dead_letter("field.required", "date.invalid")
     replayed = dead_letter("date.invalid", "field.required", "date.invalid", at=NOW + timedelta(minutes=3))
     replayed["event_id"] = None  # nothing of the dead letter itself counts: only where the event was, and why
-    assert rejection_id(first) == rejection_id(replayed)
-    assert rejection_id(first).startswith("sgs.decisions.submitted:2:41:")
+    assert dead_letter_id(first) == dead_letter_id(replayed)
+    assert dead_letter_id(first).startswith("sgs.decisions.submitted:2:41:")
 
 
 def test_different_events_or_different_refusals_of_one_event_are_different_documents() -> None:
     checks = dead_letter("field.required")
     ids = {
-        rejection_id(checks),
-        rejection_id(dead_letter("field.required", offset=42)),
-        rejection_id(dead_letter("elasticsearch.rejected")),  # the same event's documents refused later
-        rejection_id(dead_letter("internal.error")),
-        rejection_id(checks | {"source_partition": 3}),
-        rejection_id(checks | {"source_topic": "sgs.decisions.commands"}),
+        dead_letter_id(checks),
+        dead_letter_id(dead_letter("field.required", offset=42)),
+        dead_letter_id(dead_letter("elasticsearch.rejected")),  # the same event's documents refused later
+        dead_letter_id(dead_letter("internal.error")),
+        dead_letter_id(checks | {"source_partition": 3}),
+        dead_letter_id(checks | {"source_topic": "sgs.decisions.commands"}),
     }
     assert len(ids) == 6
 
@@ -49,4 +49,4 @@ def test_different_events_or_different_refusals_of_one_event_are_different_docum
 def test_an_id_stays_within_elasticsearchs_limit_however_many_problems() -> None:
     many = dead_letter(*(f"field.problem_number_{n}" for n in range(200)))
     many["source_topic"] = "t" * 249  # Kafka's longest topic name
-    assert len(rejection_id(many).encode()) <= 512
+    assert len(dead_letter_id(many).encode()) <= 512

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sgs.connectors.webhooks import Notification, from_dead_letter, from_deadline_event, retry_delay
 
@@ -36,12 +37,16 @@ def test_at_risk_and_overdue_are_told_other_transitions_are_not() -> None:
 
 def test_a_rejection_goes_to_its_department_with_every_problem() -> None:
     problems = [{"field": "subject_name", "code": "field.required", "message": "行政相对人名称为必填项"}]
-    record = {"department_code": "X", "decision_id": "d", "event_id": "e", "kind": "penalty"}
-    notification = from_dead_letter(record | {"problems": problems, "rejected_at": AT}, 3, 17)
-    assert notification is not None and notification.notification_id == "rejected-3-17"
-    assert notification.payload["problems"] == problems
+    record: dict[str, Any] = {"department_code": "X", "decision_id": "d", "event_id": "e", "kind": "penalty"}
+    record |= {"source_topic": "sgs.decisions.submitted", "source_partition": 3, "source_offset": 17}
+    notification = from_dead_letter(record | {"problems": problems, "rejected_at": AT})
+    assert notification is not None and notification.payload["problems"] == problems
+    # The same event refused again after a crash: the same id, so the receiver sees the repeat.
+    again = from_dead_letter(record | {"problems": problems, "rejected_at": AT + timedelta(seconds=5)})
+    assert again is not None and again.notification_id == notification.notification_id
+    assert notification.notification_id.startswith("rejected-") and notification.notification_id.isascii()
     # Undecodable bytes name no department: nobody to tell.
-    assert from_dead_letter({"department_code": None, "problems": problems, "rejected_at": AT}, 0, 1) is None
+    assert from_dead_letter({"department_code": None, "problems": problems, "rejected_at": AT}) is None
 
 
 def test_retries_back_off_to_a_cap() -> None:

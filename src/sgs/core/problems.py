@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,3 +22,13 @@ class Problem:
 
     def as_dict(self) -> dict[str, str]:
         return {"field": self.field, "code": self.code, "message": self.message}
+
+
+def dead_letter_id(record: Mapping[str, Any]) -> str:
+    """A dead letter's identity: where the refused event was read, and which problems it had. The worker refuses
+    the same event again after a crash (its offset had not been committed): that dead letter gets the same id,
+    so the rejections index and departments' webhooks can tell it is a repeat. Dead letters of one event that
+    differ (its checks' problems, then Elasticsearch refusing its documents) differ in their problem codes."""
+    codes = "\n".join(sorted({problem["code"] for problem in record["problems"]}))
+    digest = hashlib.sha256(codes.encode()).hexdigest()[:16]  # many codes would pass the 512-byte id limit
+    return f"{record['source_topic']}:{record['source_partition']}:{record['source_offset']}:{digest}"
