@@ -81,6 +81,9 @@ def report_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.errors{suffix}")
 
 
+NO_ROWS = "文件中没有数据行（为空，或只有表头）"
+
+
 def with_kind(rows: Iterator[Row], kind: Kind | None) -> tuple[Kind | None, Iterator[Row]]:
     """The kind (given, or detected from the first readable row's names) and the rows, none lost."""
     if kind is not None:
@@ -90,7 +93,15 @@ def with_kind(rows: Iterator[Row], kind: Kind | None) -> tuple[Kind | None, Iter
         seen.append(row)
         if row.values:
             return detect_kind(row.values), itertools.chain(seen, rows)
+    if not seen:
+        raise TemplateError(NO_ROWS)  # not "the kind cannot be told": there is nothing to tell it from
     return None, iter(seen)
+
+
+def rows_with_kind(path: Path, kind: Kind | None) -> tuple[Kind | None, Iterator[Row]]:
+    """The rows of `path` and their kind: the one given, else the one a workbook's sheet is named for (行政许可 /
+    行政处罚: that sheet is the one read), else the one the header's names show; None when none says."""
+    return with_kind(read_rows(path, kind=kind), kind or workbook_kind(path))
 
 
 def columns_of(row: Row) -> Sequence[tuple[str, object]]:
@@ -189,7 +200,9 @@ def describe(kind: Kind, problems: tuple[Problem, ...]) -> str:
     for problem in problems:
         spec = table.by_name.get(problem.field)
         label = spec.zh if spec is not None else (problem.field or "整条记录")
-        parts.append(f"{label}：{problem.message} [{problem.code}]")
+        # Most messages name their field already (处罚决定日期：无法识别的日期): not twice.
+        message = problem.message if problem.message.startswith(label) else f"{label}：{problem.message}"
+        parts.append(f"{message} [{problem.code}]")
     return "；".join(parts)
 
 
@@ -233,8 +246,7 @@ def import_file(
 
     Waits for the broker's answer to every row before it returns. Raises `TemplateError` when the file cannot
     be read at all (or its kind cannot be told from its header)."""
-    # A workbook's sheet named 行政许可 or 行政处罚 says the kind, as --kind would (that sheet is the one read).
-    found_kind, rows = with_kind(read_rows(path, kind=kind), kind or workbook_kind(path))
+    found_kind, rows = rows_with_kind(path, kind)
     if found_kind is None:
         raise TemplateError("无法从表头判断是行政许可还是行政处罚，请指定类型（licence 或 penalty）")
     summary = ImportSummary(display_name or path.name, found_kind, dry_run=publish_to is None)
@@ -311,6 +323,8 @@ def import_file(
             ) from exc
         if publisher is not None:
             publisher.flush(answer_s)
+        if summary.read == 0:  # "read 0 rows" with exit 0 would look like success
+            raise TemplateError(NO_ROWS)
     finally:
         errors.close()
     summary.report = target if errors.used else None

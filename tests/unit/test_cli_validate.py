@@ -80,6 +80,11 @@ def test_unusable_input_exits_2(tmp_path: Path) -> None:
     result = _run(unknown)
     assert result.exit_code == 2 and "--kind" in result.stderr
     assert _run(tmp_path / "x.txt").exit_code == 2
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    for args in ((empty,), (empty, "--kind", "penalty")):
+        result = _run(*args)
+        assert result.exit_code == 2 and "没有数据行" in result.stderr
 
 
 def test_strict_makes_unknown_columns_problems(tmp_path: Path) -> None:

@@ -121,6 +121,18 @@ def test_the_cli_dry_run_summarizes_and_its_exit_code_can_be_trusted(tmp_path: P
     assert wrong_code.exit_code == 2 and "统一社会信用代码" in wrong_code.output
 
 
+def test_a_file_without_data_rows_is_unusable_not_a_success(tmp_path: Path) -> None:
+    """ "读取 0 行" with exit 0 looked like a file published; the clerk sent the wrong file."""
+    empty, header_only = tmp_path / "empty.csv", tmp_path / "header.csv"
+    empty.write_bytes(b"")
+    write_csv(header_only, numbered(1))
+    header_only.write_text(header_only.read_text(encoding="utf-8").splitlines()[0] + "\n\n\n", encoding="utf-8")
+    runner = CliRunner()
+    for path, kind in ((empty, []), (header_only, []), (header_only, ["--kind", "penalty"])):
+        result = runner.invoke(cli, ["publish", "--department", AUTHORITY, "--dry-run", *kind, str(path)])
+        assert result.exit_code == 2 and "没有数据行" in result.output, result.output
+
+
 def test_a_million_row_csv_is_streamed_in_flat_memory(tmp_path: Path) -> None:
     import subprocess
     import sys
@@ -285,3 +297,16 @@ def test_a_workbooks_named_sheet_says_its_kind(tmp_path: Path) -> None:
     book.save(path)
     summary = dry_run(path)
     assert (summary.kind, summary.read) == ("penalty", 2)
+
+
+def test_a_problem_cell_names_each_field_once() -> None:
+    from sgs.connectors.importer import describe
+    from sgs.core.problems import Problem
+
+    problems = (
+        Problem("decision_date", "date.unparsable", "处罚决定日期：无法识别的日期“明天”"),
+        Problem("fine_amount", "amount.negative", "不能为负数"),
+    )
+    assert describe("penalty", problems) == (
+        "处罚决定日期：无法识别的日期“明天” [date.unparsable]；罚款金额（万元）：不能为负数 [amount.negative]"
+    )

@@ -14,8 +14,8 @@ from typing import Any, NoReturn
 import click
 
 from sgs.config import Settings
-from sgs.connectors.importer import with_kind
-from sgs.connectors.templates import Row, TemplateError, read_rows
+from sgs.connectors.importer import NO_ROWS, rows_with_kind
+from sgs.connectors.templates import Row, TemplateError
 from sgs.core import validate as core
 from sgs.core.calendar import CalendarFileError, WorkingCalendar, load_calendar
 from sgs.core.dates import CHINA_TZ
@@ -112,7 +112,7 @@ def validate(file: Path, kind: Kind | None, as_json: bool, today: date, strict: 
     except (CalendarFileError, ValueError) as exc:
         _fail(f"工作日历无法加载：{exc}")
     try:
-        found_kind, rows = with_kind(read_rows(file, kind=kind), kind)
+        found_kind, rows = rows_with_kind(file, kind)
     except TemplateError as exc:
         _fail(str(exc))
     if found_kind is None:
@@ -136,6 +136,8 @@ def validate(file: Path, kind: Kind | None, as_json: bool, today: date, strict: 
                     progress.advance(task)
         except TemplateError as exc:
             _fail(f"第{read + 1}条记录附近：{exc}")
+    if read == 0:
+        _fail(NO_ROWS)
     _summary(found_kind, read, invalid, counts, list(unknown), as_json)
     sys.exit(EXIT_INVALID if invalid else EXIT_VALID)
 
