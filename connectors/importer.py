@@ -84,6 +84,14 @@ def report_path(path: Path) -> Path:
 NO_ROWS = "文件中没有数据行（为空，或只有表头）"
 
 
+class PartlyPublishedError(TemplateError):
+    """The file turned unreadable past some row, after the rows before it were published (`summary` says so)."""
+
+    def __init__(self, message: str, summary: ImportSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
 def with_kind(rows: Iterator[Row], kind: Kind | None) -> tuple[Kind | None, Iterator[Row]]:
     """The kind (given, or detected from the first readable row's names) and the rows, none lost."""
     if kind is not None:
@@ -317,9 +325,10 @@ def import_file(
             if publisher is None:
                 raise
             publisher.flush(answer_s)
-            raise TemplateError(
+            raise PartlyPublishedError(
                 f"{exc}（此前已读 {summary.read} 行，其中 {summary.published} 行已发布；"
-                "改正文件后重新发布，已发布的不会重复发布）"
+                "改正文件后重新发布，已发布的不会重复发布）",
+                summary,
             ) from exc
         if publisher is not None:
             publisher.flush(answer_s)

@@ -235,7 +235,15 @@ def _decoded(lines: Iterable[str], path: Path) -> Iterator[str]:
         raise TemplateError(f"{path.name}：文件编码无法识别（既不是UTF-8也不是GBK）：{exc}") from exc
 
 
+# The csv module refuses a field over 128 KiB and cannot go on past it: one pasted-in cell would stop the file.
+# A larger bound lets such a row be read, and refused by validation (a record is at most 100,000 characters)
+# while the rows after it are published; the bound still ends an unterminated quote within a few MiB.
+CSV_FIELD_LIMIT = 8 * 1024 * 1024
+
+
 def _csv_rows(path: Path) -> Iterator[Row]:
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
     with _open_text(path) as text:
         reader = csv.reader(_decoded(text, path))
         try:

@@ -45,7 +45,7 @@ from sgs.connectors.departments import Department, DepartmentDirectory
 from sgs.connectors.gateway import metrics
 from sgs.connectors.gateway.limits import TokenBuckets
 from sgs.connectors.gateway.producer import BrokerUnavailableError, GatewayProducer
-from sgs.connectors.importer import import_file
+from sgs.connectors.importer import PartlyPublishedError, import_file
 from sgs.connectors.publisher import Prepared, Versions, prepare_revoke, prepare_upsert, untie
 from sgs.connectors.search_indices import IndexNames
 from sgs.connectors.templates import FORMATS, TemplateError
@@ -432,6 +432,9 @@ def create_app(
                     progress=count,
                     display_name=file.filename,
                 )
+            except PartlyPublishedError as exc:  # said in numbers too: the rows before were published
+                counts = {"read": exc.summary.read, "published": exc.summary.published}
+                raise GatewayError(422, "import.unreadable", str(exc), **counts) from exc
             except TemplateError as exc:
                 raise GatewayError(422, "import.unreadable", str(exc)) from exc
             finally:

@@ -201,8 +201,10 @@ def test_a_file_unreadable_past_some_rows_says_how_many_were_published(tmp_path:
     path = tmp_path / "p.csv"
     write_csv(path, numbered(400))
     path.write_bytes(path.read_bytes() + "信阳,".encode("gbk") + b"\n")  # not UTF-8, past the sampled start
-    with pytest.raises(TemplateError, match=r"其中 \d+ 行已发布"):
+    with pytest.raises(TemplateError, match=r"其中 \d+ 行已发布") as raised:
         import_file(path, department_code=AUTHORITY, publish_to=Settings())
+    assert isinstance(raised.value, importer.PartlyPublishedError)  # the gateway answers the counts too
+    assert 0 < raised.value.summary.published == raised.value.summary.read <= 400
 
 
 # Text → the string the input workbook holds for it (Excel's escapes for what XML cannot carry, and for the text
@@ -310,3 +312,13 @@ def test_a_problem_cell_names_each_field_once() -> None:
     assert describe("penalty", problems) == (
         "处罚决定日期：无法识别的日期“明天” [date.unparsable]；罚款金额（万元）：不能为负数 [amount.negative]"
     )
+
+
+def test_one_oversized_cell_refuses_its_row_not_the_rest_of_the_file(tmp_path: Path) -> None:
+    rows = numbered(3)
+    rows[1]["违法事实"] = "违" * 200_000  # over the csv module's own 128 KiB field limit
+    path = tmp_path / "big.csv"
+    write_csv(path, rows)
+    summary = import_file(path, department_code=AUTHORITY)
+    assert (summary.read, summary.invalid) == (3, 1)
+    assert summary.problem_codes["record.too_large"] == 1
