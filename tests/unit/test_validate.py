@@ -373,3 +373,9 @@ def test_validate_never_raises(kind: str, raw: dict[str, object]) -> None:
 def test_validate_never_raises_near_valid_records(overrides: dict[str, object]) -> None:
     validate("penalty", penalty(**overrides), today=TODAY)
     validate("penalty", natural_person("penalty", **overrides), today=TODAY)
+
+
+def test_several_penalty_categories_may_come_as_a_json_list() -> None:
+    record = valid("penalty", penalty(penalty_categories=["警告", "罚款"]))
+    assert record.penalty_categories == ("警告", "罚款")
+    assert ("penalty_categories", "value.type") in problems("penalty", penalty(penalty_categories=["警告", 3]))

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Final
+from typing import Final, cast
 
 from sgs.core.codes import Reason, normalize_code, org_code_form, org_code_reason, uscc_reason
 from sgs.core.dates import check_date
@@ -345,6 +345,9 @@ def parse_enum(enum: Enumeration, text: str) -> tuple[tuple[str, ...], tuple[str
 
 def normalize_enum(field: Field, raw: object) -> Normalized:
     enum = field.enum
+    several = isinstance(raw, list | tuple) and raw and all(isinstance(part, str) for part in raw)
+    if enum is not None and field.type == "enum_multi" and several:  # JSON's own way: ["警告", "罚款"]
+        raw = enum.separators[:1].join(cast(list[str], raw))
     text = raw_text(raw)
     if enum is None or text is None:
         return None, _type_problem(field, raw)
