@@ -4,6 +4,7 @@ a whole topic back."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,8 +56,11 @@ class RawSubmitter:
         assert self.producer.flush(30) == 0
 
 
-def read_all(settings: Settings, topic: str, schema: str) -> list[tuple[str | None, dict[str, Any]]]:
-    """Every record of `topic` from the beginning to its current end, decoded."""
+def read_all(
+    settings: Settings, topic: str, schema: str, keys: Collection[str] | None = None
+) -> list[tuple[str | None, dict[str, Any]]]:
+    """Every record of `topic` from the beginning to its current end, decoded (with `keys`: only those keyed so;
+    other tests leave undecodable bytes on the submissions topic)."""
     codec = AvroCodec(settings.registry, schema)
     consumer = Consumer(
         {"bootstrap.servers": settings.kafka_servers, "group.id": f"test-{uuid.uuid4()}", "enable.auto.commit": False}
@@ -72,8 +76,9 @@ def read_all(settings: Settings, topic: str, schema: str) -> list[tuple[str | No
         if message.error():
             continue
         value, key, offset = message.value(), message.key(), message.offset() or 0
-        if value is not None:
-            records.append((key.decode() if key else None, codec.decode(topic, value)))
+        decoded_key = key.decode() if key else None
+        if value is not None and (keys is None or decoded_key in keys):
+            records.append((decoded_key, codec.decode(topic, value)))
         if offset + 1 >= ends.get(message.partition() or 0, 0):
             ends.pop(message.partition() or 0, None)
     consumer.close()

@@ -127,7 +127,7 @@ def test_a_correction_listed_right_after_its_original_wins_even_within_one_milli
     assert (summary.read, summary.invalid, summary.published) == (3, 0, 3)
 
     wanted = decision_id("penalty", original["authority_code"], original["document_number"])
-    sent = [v for k, v in read_all(settings, Topics(settings.topic_prefix).submitted, "submission") if k == wanted]
+    sent = [v for _, v in read_all(settings, Topics(settings.topic_prefix).submitted, "submission", keys={wanted})]
     versions = [v["version"] for v in sent]
     assert len(versions) == 2 and versions[1] == versions[0] + 1, versions
 
