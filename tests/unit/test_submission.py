@@ -248,7 +248,8 @@ def test_a_decision_whose_publication_period_ended_before_it_arrived_is_never_pu
     handled = run(envelope(decision_date="2021-03-05", valid_to="2021-09-05", publication_end="2024-03-05"))
     assert handled.outcome == "applied" and handled.current is not None
     assert handled.current["status"] == "expired" and handled.seen is not None
-    still_running = run(envelope(publication_end="2025-03-10"))  # ends tonight, China Standard Time
+    # Three months after the decision, its shortest period, ending tonight (China Standard Time): still public.
+    still_running = run(envelope(decision_date="2024-12-10", valid_to="2025-06-10", publication_end="2025-03-10"))
     assert still_running.current is not None and still_running.current["status"] == "active"
 
 

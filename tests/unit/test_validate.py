@@ -379,3 +379,21 @@ def test_several_penalty_categories_may_come_as_a_json_list() -> None:
     record = valid("penalty", penalty(penalty_categories=["警告", "罚款"]))
     assert record.penalty_categories == ("警告", "罚款")
     assert ("penalty_categories", "value.type") in problems("penalty", penalty(penalty_categories=["警告", 3]))
+
+
+def test_a_document_number_that_cannot_name_a_decision_in_public_is_refused() -> None:
+    """The 文号 is the decision id, shown in links and held by every index: not invisible characters only, and
+    not a person's ID number (a 许可编号 standing in for a missing 文号 often is one)."""
+    assert ("document_number", "field.required") in problems("penalty", penalty(document_number="\u200b"))
+    by_licence_number = natural_person("licence", document_number="", licence_number=PERSON_ID)
+    assert ("document_number", "document_number.personal") in problems("licence", by_licence_number)
+    typed_in = penalty(document_number=f"信环罚〔2025〕{PERSON_ID}号")
+    assert ("document_number", "document_number.personal") in problems("penalty", typed_in)
+    valid("licence", natural_person("licence", licence_number="豫食许〔2025〕123456789012号"))
+
+
+def test_a_supplied_publication_end_before_the_shortest_period_is_refused() -> None:
+    assert ("publication_end", "publication_end.too_early") in problems(
+        "penalty", penalty(decision_date="2025-06-03", publication_end="2025-06-04")
+    )
+    valid("penalty", penalty(decision_date="2025-06-03", publication_end="2025-09-03"))

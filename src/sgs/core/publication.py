@@ -49,6 +49,11 @@ class PublicationRules:
     floor_months: int = 12
     restriction_categories: frozenset[str] = frozenset({"限制开展生产经营活动", "限制从业"})
 
+    @property
+    def shortest_months(self) -> int:
+        """The shortest period any penalty gets: a supplied 公示截止期 before it ends publication too early."""
+        return min(self.low_fine_months, self.default_months, *self.category_months.values())
+
 
 DEFAULT_RULES = PublicationRules()
 

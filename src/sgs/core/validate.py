@@ -11,6 +11,7 @@ problems by default — templates carry extra columns; with `strict=True` each o
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -22,7 +23,7 @@ from sgs.core.calendar import WorkingCalendar, default_calendar
 from sgs.core.codes import Reason, id_number_reason, normalize_code
 from sgs.core.deadline import Deadline, deadline
 from sgs.core.decision import NATURAL_PERSON, SOLE_PROPRIETOR, Decision
-from sgs.core.docnum import decision_id
+from sgs.core.docnum import decision_id, normalize_document_number
 from sgs.core.fields import KINDS, Field, Kind, KindTable, kind_table, resolve_header
 from sgs.core.normalize import (
     CONTROL,
@@ -38,7 +39,7 @@ from sgs.core.normalize import (
     parse_amount,
 )
 from sgs.core.problems import Problem
-from sgs.core.publication import DEFAULT_RULES, PublicationRules, publication_end
+from sgs.core.publication import DEFAULT_RULES, PublicationRules, add_months, publication_end
 
 RESIDENT_ID = "身份证"
 ADULT_AGE = 18
@@ -46,8 +47,11 @@ ADULT_AGE = 18
 # characters); it becomes part of the decision id, which Elasticsearch keeps as a document id of at most 512
 # bytes. Codes and certificate numbers are under 30 characters; past 64 one is not a number but a mistake,
 # and a keyword longer than Lucene's term limit would make Elasticsearch refuse the whole document.
-MAX_CHARACTERS: Final = {"document_number": 100, "uscc": 64, "org_code": 64, "identifier": 64, "id_number": 64}
-MAX_RECORD_CHARACTERS: Final = 100_000  # a whole record; anything larger is not a decision but a pasted file
+# (Unified and organization codes need no limit: their own checks refuse any other length.)
+MAX_CHARACTERS: Final = {"document_number": 100, "identifier": 64, "id_number": 64}
+# A record's free text together; anything larger is not a decision but a pasted file. (The other fields are
+# codes, dates, amounts and enumerations, short by their own checks.)
+MAX_RECORD_CHARACTERS: Final = 100_000
 # Before the national credit platform (2014) no 双公示 record exists; an earlier date is a typo (1900 is a
 # spreadsheet's empty date) that would count thousands of working days late.
 EARLIEST_DECISION: Final = date(1990, 1, 1)
@@ -115,7 +119,7 @@ class _Plan:
     conditional_names: frozenset[str]
     fallbacks: tuple[Field, ...]
     id_numbers: tuple[Field, ...]
-    limited: tuple[tuple[Field, int], ...]  # fields with a length limit (MAX_CHARACTERS), and the limit
+    limited: tuple[tuple[str, int, Field], ...]  # name, limit and field of each field with a length limit
     names: dict[str, _Route]  # input name -> its route, filled as names are met (a memo of resolve_header)
     order: Mapping[str, int]  # field name -> position in the standard, to report problems in that order
 
@@ -130,7 +134,7 @@ def _plan(kind: Kind) -> _Plan:
         conditional_names=frozenset(f.name for f in table.fields if f.required_when is not None),
         fallbacks=tuple(f for f in table.fields if f.fallback is not None),
         id_numbers=tuple(f for f in table.fields if f.type == "id_number"),
-        limited=tuple((f, MAX_CHARACTERS[f.type]) for f in table.fields if f.type in MAX_CHARACTERS),
+        limited=tuple((f.name, MAX_CHARACTERS[f.type], f) for f in table.fields if f.type in MAX_CHARACTERS),
         names={},
         order={f.name: i for i, f in enumerate(table.fields)},
     )
@@ -254,20 +258,65 @@ def _zh(table: KindTable, name: str) -> str:
     return field.zh if field is not None else name
 
 
-def _check_lengths(plan: _Plan, values: dict[str, Value], bad: set[str], problems: list[Problem]) -> None:
-    for field, limit in plan.limited:
-        value = values.get(field.name)
-        if isinstance(value, str) and len(value) > limit:
-            del values[field.name]
-            bad.add(field.name)
+# An 18-character resident ID number, or a 15-digit one (no check character) with a real birth date.
+_RESIDENT_ID_IN = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9X]|[0-9]{6}([0-9]{6})[0-9]{3})(?![0-9])")
+
+
+def _identity_problem(table: KindTable, number: str) -> Problem | None:
+    """Why the (normalized) 文号 cannot name a decision in public: it is the decision id, shown in every link
+    and held by every index, so it can be neither empty (invisible characters only) nor a person's ID number —
+    which is what a 许可编号 standing in for a missing 文号 often is for a natural person's licence."""
+    normalized = normalize_document_number(number)
+    if len(normalized) < 15:  # most: too short to hold an ID number
+        if normalized:
+            return None
+        zh = _zh(table, "document_number")
+        return Problem("document_number", "field.required", f"{zh}为必填项（所填内容只有不可见字符）")
+    zh = _zh(table, "document_number")
+    for match in _RESIDENT_ID_IN.finditer(normalized.upper()):
+        found = match[0]
+        if (len(found) == 18 and id_number_reason(found) is None) or (
+            len(found) == 15 and _birth_date(found) is not None
+        ):
+            return Problem(
+                "document_number",
+                "document_number.personal",
+                f"{zh}含有公民身份号码，不能作为公开的决定标识：请填写决定书文号（许可编号为身份证号时不能代替文号）",
+            )
+    return None
+
+
+def _check_lengths(
+    plan: _Plan, values: dict[str, Value], bad: set[str], problems: list[Problem], text_size: int
+) -> None:
+    get = values.get
+    for name, limit, field in plan.limited:
+        value = get(name)
+        if type(value) is str and len(value) > limit:
+            del values[name]
+            bad.add(name)
             problems.append(Problem(field.name, "value.too_long", f"{field.zh}长{len(value)}个字符，超过{limit}个"))
-    size = sum(len(value) for value in values.values() if isinstance(value, str))
-    if size > MAX_RECORD_CHARACTERS:
-        problems.append(Problem("", "record.too_large", f"决定内容共{size}个字符，超过{MAX_RECORD_CHARACTERS}个"))
+    if text_size > MAX_RECORD_CHARACTERS:
+        message = f"决定的文字内容共{text_size}个字符，超过{MAX_RECORD_CHARACTERS}个"
+        problems.append(Problem("", "record.too_large", message))
 
 
-def _check_dates(table: KindTable, values: dict[str, Value], problems: list[Problem], today: date) -> None:
+def _check_dates(
+    table: KindTable, values: dict[str, Value], problems: list[Problem], today: date, rules: PublicationRules
+) -> None:
     decided = values.get("decision_date")
+    supplied_end = values.get("publication_end")
+    if isinstance(decided, date) and isinstance(supplied_end, date):
+        shortest = add_months(decided, rules.shortest_months)
+        if decided <= supplied_end < shortest:
+            problems.append(
+                Problem(
+                    "publication_end",
+                    "publication_end.too_early",
+                    f"{_zh(table, 'publication_end')}{supplied_end.isoformat()}早于{shortest.isoformat()}："
+                    f"处罚信息至少公示{rules.shortest_months}个月",
+                )
+            )
     if isinstance(decided, date) and decided < EARLIEST_DECISION:
         problems.append(
             Problem(
@@ -361,6 +410,7 @@ def validate(
     unknown: list[str] = []
     implausible = options.implausible_amount_wan
     memo = MEMO
+    text_size = 0
 
     for name, raw_value in raw.items():
         route = names.get(name) if type(name) is str else None
@@ -377,6 +427,7 @@ def validate(
         value: Value | None
         if how == _TEXT and type(raw_value) is str:
             value = raw_value.strip()
+            text_size += len(value)
             problem = None if value.isprintable() or CONTROL.search(value) is None else normalize_text(field, value)[1]
         elif how == _MEMOIZED and type(raw_value) is str:
             value, problem = memo.get((field, raw_value)) or normalize_memoized(field, raw_value)
@@ -416,17 +467,21 @@ def validate(
             if field.name in absent and _condition_holds(field, values):
                 problems.append(Problem(field.name, "field.required", _required_message(field, table)))
 
-    _check_lengths(plan, values, bad, problems)
+    _check_lengths(plan, values, bad, problems, text_size)
     _check_id_numbers(plan, values, bad, problems, today)
     _check_subject(values, problems, today)
-    _check_dates(table, values, problems, today)
+    _check_dates(table, values, problems, today, options.publication_rules)
     if options.strict:
         problems.extend(Problem(name, "field.unknown", f"无法识别的字段“{name}”") for name in unknown)
 
     authority, number = values.get("authority_code"), values.get("document_number")
-    identity = (
-        decision_id(checked_kind, authority, number) if isinstance(authority, str) and isinstance(number, str) else None
-    )
+    identity = None
+    if isinstance(authority, str) and isinstance(number, str):
+        problem = _identity_problem(table, number)
+        if problem is None:
+            identity = decision_id(checked_kind, authority, number)
+        else:
+            problems.append(problem)
     decided = values.get("decision_date")
     decision_date = decided if isinstance(decided, date) else None
     due = _deadline(decision_date, calendar or default_calendar()) if decision_date is not None else None
