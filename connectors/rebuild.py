@@ -162,7 +162,7 @@ class _Rebuild:
                 except Exception as exc:  # what the publisher dead-lettered: reported, not fatal by itself
                     self.report.refused.append(f"undecodable record: {exc}")
                     continue
-                for write in documents_for(state, self.names, indexed_at=indexed_at):
+                for write in documents_for(state, self.names, indexed_at=indexed_at, remask=True):
                     writes.append(dataclasses.replace(write, index=targets[write.index]))
             for result in await self.writer.write(writes):
                 alias = alias_of[result.index]

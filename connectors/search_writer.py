@@ -28,6 +28,7 @@ from elasticsearch import ConnectionError as Unreachable
 
 from sgs.connectors.search_indices import IndexNames
 from sgs.core.docnum import normalize_document_number
+from sgs.core.masking import masked_personal_data
 
 log = logging.getLogger(__name__)
 MAX_ID_BYTES = 512  # Elasticsearch refuses a longer _id, and with it the whole bulk request
@@ -181,8 +182,12 @@ class BulkWriter:
         return failures
 
 
-def documents_for(state: Mapping[str, Any], names: IndexNames, *, indexed_at: datetime) -> list[IndexWrite]:
-    """The writes of one current-state record (current.avsc): its public document and its archive copy.
+def documents_for(
+    state: Mapping[str, Any], names: IndexNames, *, indexed_at: datetime, remask: bool = False
+) -> list[IndexWrite]:
+    """The writes of one current-state record (current.avsc): its public document and its archive copy. With
+    `remask`, the public document's personal numbers are masked again by today's rules (`sgs reindex`: a
+    document published before a rule was added is rebuilt from the public document stored then).
 
     A decision that is not active stays in its public index as a soft-deleted copy (`withdrawn: true`); a
     revoke of a decision never seen becomes a withdrawn stub. Either blocks any older version that arrives
@@ -190,7 +195,10 @@ def documents_for(state: Mapping[str, Any], names: IndexNames, *, indexed_at: da
     """
     decision_id, kind, sequence, status = state["decision_id"], state["kind"], state["sequence"], state["status"]
     platform = {"decision_id": decision_id, "kind": kind, "sequence": sequence, "indexed_at": indexed_at.isoformat()}
-    public = _document(state["public_document"]) | platform
+    public = _document(state["public_document"])
+    if remask:
+        public = masked_personal_data(public, kind)
+    public |= platform
     public["withdrawn"] = status != "active" or state["public_document"] is None
     public["withdrawn_reason"] = status if status != "active" else None
     archive = _document(state["archive_document"]) | platform | {"publication_status": status}

@@ -93,7 +93,50 @@ def test_a_resident_id_number_in_another_code_field_is_masked() -> None:
     operator = make_ric("411502", date(1980, 2, 29))
     view = public_view(_record("penalty", penalty(subject_category="个体工商户", tax_registration_no=operator)))
     assert view["tax_registration_no"] == operator[:6] + "*" * 12
+    # A company's 15-digit 工商注册号 often reads as an old (unchecked) ID number: only a person's is masked.
     company = public_view(_record("penalty", penalty(business_registration_no="411500000012345")))
     assert company["business_registration_no"] == "411500000012345"
+    sole = public_view(
+        _record("penalty", penalty(subject_category="个体工商户", tax_registration_no="411502850412123"))
+    )
+    assert sole["tax_registration_no"] == "411502" + "*" * 9
     person = public_view(_record("penalty", natural_person(business_registration_no="411500000012345")))
     assert person["business_registration_no"] == "411500" + "*" * 9
+
+
+def test_personal_numbers_are_found_however_they_are_written() -> None:
+    written = {
+        "ID411502199001011234": "ID411502************",
+        "Tel13912345678": "Tel139********",
+        "+8613800138000": "+86138********",
+        "电话139 1234 5678": "电话139 **** ****",
+        "411502-19900101-1234": "411502-********-****",
+        "4115 0219 9001 0112 34": "4115 02** **** **** **",
+        "卡号6222 0212 3456 7890 123": "卡号6222 02** **** **** ***",
+    }
+    for text, masked in written.items():
+        assert mask_personal_numbers(text) == masked
+        assert mask_personal_numbers(masked) == masked  # masking twice changes nothing
+    for plain in ("2024年12月5日", "罚款1,000,000元", "0376-1234567", "信环罚〔2025〕12号", "第123456789号"):
+        assert mask_personal_numbers(plain) == plain
+
+
+def test_a_rebuild_masks_documents_published_before_a_rule_was_added() -> None:
+    from datetime import UTC, datetime
+
+    from sgs.connectors.search_indices import IndexNames
+    from sgs.connectors.search_writer import documents_for
+
+    old = {"kind": "penalty", "facts": f"当事人身份证号{PERSON_ID}", "subject_category": "自然人"}
+    state = {
+        "decision_id": "penalty:x:1",
+        "kind": "penalty",
+        "sequence": 1,
+        "status": "active",
+        "public_document": json.dumps(old, ensure_ascii=False),
+        "archive_document": json.dumps(old, ensure_ascii=False),
+    }
+    now = datetime(2025, 6, 10, tzinfo=UTC)
+    public, archive = documents_for(state, IndexNames("sgs-"), indexed_at=now, remask=True)
+    assert PERSON_ID not in json.dumps(public.document, ensure_ascii=False)
+    assert PERSON_ID in archive.document["facts"]  # the archive keeps what the department wrote

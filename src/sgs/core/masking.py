@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from sgs.core.codes import id_number_reason, mask_id_number, normalize_code
-from sgs.core.decision import Decision
+from sgs.core.decision import NATURAL_PERSON, SOLE_PROPRIETOR, Decision
 from sgs.core.fields import Kind, Publicity, ValueType, fields_of
 from sgs.core.normalize import Value
 
@@ -33,36 +33,85 @@ def json_value(value: Value) -> str | list[str]:
 
 
 @functools.cache
-def _publicity(kind: Kind) -> tuple[tuple[str, Publicity, ValueType], ...]:
-    return tuple((f.name, f.publicity, f.type) for f in fields_of(kind))
+def _publicity(kind: Kind) -> tuple[tuple[str, Publicity], ...]:
+    return tuple((f.name, f.publicity) for f in fields_of(kind))
 
 
-_DIGIT = "0-9０-９"
-# A run of 15–19 digits (an X may end it), or a mobile number (1, then 3–9, then 9 digits), standing alone.
+_DIGIT = "[0-9０-９]"
+_CHECK = "[0-9０-９XxＸｘ]"
+_SEP = "[ \\-]"  # one space or hyphen between a number's groups, as clerks type them
+# Numbers that identify a person, standing alone among digits (letters around them do not matter: "ID4115…"):
+# a run of 15–19 digits (resident ID numbers, an X may end them; bank cards), the same in groups (411502-19900101-
+# 1234, 6222 0212 3456 7890 123), and a mobile number, with or without +86 and in groups (139 1234 5678).
 _PERSONAL_NUMBER = re.compile(
-    f"(?<![{_DIGIT}A-Za-zＡ-Ｚａ-ｚ])"
-    f"(?:[{_DIGIT}]{{15,19}}[XxＸｘ]?|[1１][3-9３-９][{_DIGIT}]{{9}})"
-    f"(?![{_DIGIT}A-Za-zＡ-Ｚａ-ｚ])"
+    f"(?<!{_DIGIT})(?:"
+    f"(?P<number>{_DIGIT}{{15,19}}{_CHECK}?"
+    f"|{_DIGIT}{{6}}{_SEP}{_DIGIT}{{8}}{_SEP}{_DIGIT}{{3}}{_CHECK}"
+    f"|{_DIGIT}{{4}}(?:{_SEP}{_DIGIT}{{4}}){{3,4}}(?:{_SEP}{_DIGIT}{{1,3}}{_CHECK}?)?)"
+    f"|(?P<prefix>(?:[+＋]?[8８][6６]{_SEP}?)?)(?P<mobile>[1１][3-9３-９]{_DIGIT}(?:{_SEP}?{_DIGIT}{{4}}){{2}})"
+    f")(?!{_DIGIT})"
 )
-_MOBILE_DIGITS = 11
+# Cheap first look: most texts hold no eleven digits in a row or in groups, and skip the expression above.
+_MAYBE = re.compile(f"{_DIGIT}(?:{_SEP}?{_DIGIT}){{10}}")
+
+
+def _keep_digits(text: str, shown: int) -> str:
+    """`text` with every digit (and check character X) after the first `shown` digits masked."""
+    out: list[str] = []
+    for ch in text:
+        if ch.isdigit() or ch in "XxＸｘ":
+            out.append(ch if shown > 0 else "*")
+            shown -= 1
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def _masked_number(match: re.Match[str]) -> str:
-    number = match[0]
-    shown = 3 if len(number) == _MOBILE_DIGITS else 6  # a mobile's network prefix; an ID's region
-    return number[:shown] + "*" * (len(number) - shown)
+    if match["mobile"] is not None:  # the network prefix stays (138…), the subscriber's number goes
+        return match["prefix"] + _keep_digits(match["mobile"], 3)
+    return _keep_digits(match[0], 6)  # an ID's region stays, as in the masked ID number field
 
 
 def mask_personal_numbers(text: str) -> str:
     """`text` with every resident ID number, bank card number and mobile number in it masked."""
-    if _PERSONAL_NUMBER.search(text) is None:
+    if _MAYBE.search(text) is None:
         return text
     return _PERSONAL_NUMBER.sub(_masked_number, text)
 
 
-def _is_resident_id(value: str) -> bool:
+def _identifies_a_person(value: str, category: object) -> bool:
+    """Whether a value in one of the subject's other code fields (工商注册号, 税务登记号…) must be masked: every one
+    of a natural person's; a resident ID number of a 个体工商户's operator; for anyone else only an 18-character
+    resident ID number (a company's 15-digit 工商注册号 often reads as an old ID number, which has no check)."""
+    if category == NATURAL_PERSON:
+        return True
     code = normalize_code(value)
-    return len(code) in (15, 18) and id_number_reason(code) is None
+    lengths = (15, 18) if category == SOLE_PROPRIETOR else (18,)
+    return len(code) in lengths and id_number_reason(code) is None
+
+
+@functools.cache
+def _maskable(kind: Kind) -> tuple[tuple[str, ValueType], ...]:
+    return tuple((f.name, f.type) for f in fields_of(kind) if f.publicity == "public" and f.type in MASKED_TYPES)
+
+
+MASKED_TYPES = frozenset({"text", "identifier"})
+
+
+def masked_personal_data(document: dict[str, Any], kind: Kind) -> dict[str, Any]:
+    """A public document (public_view's form) with the personal numbers in its text and other code fields
+    masked, in place. Idempotent; `sgs reindex` applies it to documents published before a rule was added."""
+    category = document.get("subject_category")
+    for name, value_type in _maskable(kind):
+        value = document.get(name)
+        if not isinstance(value, str):
+            continue
+        if value_type == "text":
+            document[name] = mask_personal_numbers(value)
+        elif _identifies_a_person(value, category):
+            document[name] = mask_id_number(value)
+    return document
 
 
 def _common(decision: Decision) -> dict[str, Any]:
@@ -77,23 +126,19 @@ def _common(decision: Decision) -> dict[str, Any]:
 
 
 def public_view(decision: Decision) -> dict[str, Any]:
-    """The fields the public may see, masked as the table says; absent fields are left out."""
+    """The fields the public may see, masked as the table says and of personal numbers; absent fields are left
+    out."""
     view = _common(decision)
     values = decision.values
-    person = decision.natural_person
-    for name, publicity, value_type in _publicity(decision.kind):
+    for name, publicity in _publicity(decision.kind):
         value = values.get(name)
         if value is None or publicity == "never":
             continue
         if publicity == "masked":
             view[name] = mask_id_number(value) if isinstance(value, str) else None
-        elif value_type == "text" and isinstance(value, str):
-            view[name] = mask_personal_numbers(value)
-        elif value_type == "identifier" and isinstance(value, str) and (person or _is_resident_id(value)):
-            view[name] = mask_id_number(value)
         else:
             view[name] = json_value(value)
-    return view
+    return masked_personal_data(view, decision.kind)
 
 
 def archive_view(decision: Decision) -> dict[str, Any]:
