@@ -146,7 +146,7 @@ class BulkWriter:
         except (Unreachable, ConnectionTimeout) as exc:
             return dict.fromkeys(chunk, f"unreachable: {exc}")
         except ApiError as exc:
-            if exc.meta.status in (400, 413):
+            if _refused_for_a_document(exc):
                 # Refused for what is in it: halve until the documents that cause it are alone and rejected.
                 if len(chunk) == 1:
                     w = writes[chunk[0]]
@@ -180,6 +180,20 @@ class BulkWriter:
         if conflicts and self.on_conflict:
             self.on_conflict(conflicts)
         return failures
+
+
+def _refused_for_a_document(exc: ApiError) -> bool:
+    """A whole request refused for something a document in it carries: a request too large, or a request
+    validation error (an illegal version…). Anything else (a proxy's 400, 401, 403) is the deployment's error,
+    which no splitting mends: the batch stops, unacknowledged, until an operator repairs it."""
+    if exc.meta.status == 413:
+        return True
+    body = exc.body.get("error") if isinstance(exc.body, Mapping) else None
+    return (
+        exc.meta.status == 400
+        and isinstance(body, Mapping)
+        and body.get("type") == "action_request_validation_exception"
+    )
 
 
 def documents_for(

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import pytest
 from aiohttp import web
-from elasticsearch import AsyncElasticsearch, Elasticsearch
+from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch
 
 from sgs.config import Settings
 from sgs.connectors.search_indices import SEARCHED, WRITTEN, IndexNames, ensure_indices, public_query_filter
@@ -274,6 +274,22 @@ def test_a_busy_cluster_answering_503_holds_the_batch_until_it_recovers() -> Non
     results, requests = asyncio.run(run())
     assert [r.outcome for r in results] == ["written", "written"]
     assert len(requests) == 7
+
+
+def test_a_request_refused_for_no_document_stops_the_batch_instead_of_rejecting_it() -> None:
+    """A proxy's or a misconfigured cluster's 400 is no document's fault: dead-lettering the whole batch would
+    take every decision in it out of the public index. The write raises; the batch stays unacknowledged."""
+
+    async def run() -> list[list[str]]:
+        async with (
+            busy_elasticsearch(lambda _: 201, lambda: 400) as (url, requests),
+            AsyncElasticsearch(url, max_retries=0) as es,
+        ):
+            with pytest.raises(ApiError):
+                await BulkWriter(es).write(writes_of("a", "b", "c"))
+            return requests
+
+    assert asyncio.run(run()) == [["a", "b", "c"]]  # tried once, not halved into single documents
 
 
 def test_an_unreachable_cluster_is_retried_with_a_warning_each_attempt(caplog: pytest.LogCaptureFixture) -> None:
