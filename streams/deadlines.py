@@ -82,15 +82,27 @@ def event_record(transition: Transition) -> dict[str, Any]:
     }
 
 
-def deadline_document(record: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """The deadlines index holds each decision's latest deadline state."""
-    document = {name: value for name, value in record.items() if name not in ("from_state", "to_state", "at")}
-    document["state"] = record["to_state"]
-    document["updated_at"] = record["at"].isoformat()
-    document["first_seen_at"] = record["first_seen_at"].isoformat()
-    document["published_at"] = record["published_at"].isoformat() if record["published_at"] else None
-    document["indexed_at"] = now.isoformat()
-    return document
+WITHDRAWN = "withdrawn"  # the deadlines index's state of an item withdrawn before it was published
+
+
+def deadline_document(tracked: Tracked, updated_at: datetime, now: datetime) -> dict[str, Any]:
+    """The deadlines index holds each decision's latest deadline state — also after a change that is no
+    transition (a revoke: state `withdrawn`; a new decision date; a recomputed provisional deadline)."""
+    return {
+        "decision_id": tracked.decision_id,
+        "kind": tracked.kind,
+        "department_code": tracked.department_code,
+        "state": WITHDRAWN if tracked.revoked else tracked.state.value,
+        "decision_date": tracked.decision_date.isoformat(),
+        "deadline": tracked.deadline.isoformat(),
+        "provisional": tracked.provisional,
+        "first_seen_at": tracked.first_seen_at.isoformat(),
+        "published_at": tracked.published_at.isoformat() if tracked.published_at else None,
+        "working_days_late": tracked.working_days_late,
+        "sequence": tracked.sequence,
+        "updated_at": updated_at.isoformat(),
+        "indexed_at": now.isoformat(),
+    }
 
 
 class DeadlineTracker:

@@ -43,6 +43,7 @@ from sgs.streams.submissions import MergeStage
 
 log = logging.getLogger(__name__)
 BATCH = 1000
+NEVER_PUBLISHED = ("not_public", "expired")
 WITHIN = 0.1  # seconds a batch waits to fill: part of the latency from submitted to searchable
 
 
@@ -134,6 +135,10 @@ def register(app: faust.App, ctx: Context) -> None:
             notice(batch, event, seen_notice)
         if handled.revoked is not None:
             notice(batch, event, {"type": "revoked", "decision_id": handled.revoked, "at": batch.now})
+        elif handled.current is not None and handled.current["status"] in NEVER_PUBLISHED:
+            # A version the platform will not publish (a licence no longer in force, a penalty whose period
+            # ended before it arrived): nothing to chase unless a later version is published.
+            notice(batch, event, {"type": "revoked", "decision_id": handled.current["decision_id"], "at": batch.now})
 
     async def publish(batch: Batch) -> None:
         writes: list[IndexWrite] = []
@@ -161,10 +166,14 @@ def register(app: faust.App, ctx: Context) -> None:
                 notice(batch, event, published)
 
     async def index_deadlines(batch: Batch) -> None:
-        writes = [
-            IndexWrite(names.deadlines, decision_id, record["sequence"], deadline_document(record, batch.now))
-            for decision_id, record in batch.transitions.items()
-        ]
+        writes = []
+        for decision_id in batch.changed:
+            tracked = batch.tracked.get(decision_id)
+            if tracked is not None:
+                transition = batch.transitions.get(decision_id)
+                updated_at = transition["at"] if transition else batch.now
+                document = deadline_document(tracked, updated_at, batch.now)
+                writes.append(IndexWrite(names.deadlines, decision_id, tracked.sequence, document))
         if writes:
             for result in await ctx.writer.write(writes):
                 if result.outcome == "rejected":

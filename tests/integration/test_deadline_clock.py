@@ -20,6 +20,7 @@ from sgs.core.calendar import default_calendar
 from sgs.core.dates import CHINA_TZ
 from sgs.core.deadline import deadline
 from sgs.core.docnum import decision_id
+from sgs.core.publication import add_months
 from sgs.deploy.local.stack import LocalStack
 from sgs.streams.clock import FileClock
 from sgs.streams.topics import Topics
@@ -81,7 +82,8 @@ def test_a_decision_leaves_public_view_when_its_publication_period_ends(
     with clocked_worker(settings, tmp_path, "worker-expiry", today) as (mine, clock):
         step = next(s for s in demo_feed(8, today, seed=31, first_serial=600_000) if s.record and s.kind == "penalty")
         assert step.record is not None
-        ends = today + timedelta(days=30)
+        # At least the shortest period (3 months) after the decision, and still ahead.
+        ends = max(today + timedelta(days=30), add_months(date.fromisoformat(step.record["decision_date"]), 3))
         record = dict(step.record, publication_end=ends.isoformat())
         decision = decision_id("penalty", record["authority_code"], record["document_number"])
         submitter = RawSubmitter(mine)
@@ -106,3 +108,54 @@ def test_a_decision_leaves_public_view_when_its_publication_period_ends(
         assert wait_for(withdrawn, timeout=60, what="withdrawn after 公示截止期")["withdrawn_reason"] == "expired"
         archived = es.get(index=names.archive, id=decision)["_source"]
         assert archived["publication_status"] == "expired" and archived["subject_name"] == record["subject_name"]
+
+
+def test_the_deadlines_index_follows_every_change_not_only_transitions(
+    stack: LocalStack, settings: Settings, tmp_path: Path
+) -> None:
+    """What supervisors and departments read: a decision withdrawn before it was published is no longer open,
+    a licence reported as no longer in force (当前状态 2) is not chased, a corrected decision date moves the
+    deadline shown."""
+    decided = datetime.now(CHINA_TZ).date() - timedelta(days=2)
+    with clocked_worker(settings, tmp_path, "worker-deadline-index", decided) as (mine, clock):
+        feed = [s for s in demo_feed(40, decided, seed=41, first_serial=700_000) if s.record and s.note == "timely"]
+        revoked = next(s for s in feed if s.kind == "penalty")
+        in_force = next(s for s in feed if s.kind == "licence")
+        corrected = next(s for s in feed if s.kind == "penalty" and s is not revoked)
+        assert revoked.record and in_force.record and corrected.record
+        ids = {
+            name: decision_id(step.kind, step.record["authority_code"], step.record["document_number"])  # type: ignore[arg-type, index]
+            for name, step in (("revoked", revoked), ("in_force", in_force), ("corrected", corrected))
+        }
+        submitter = RawSubmitter(mine)
+        # Invalid (no subject name), so nothing is published and each stays open until what follows.
+        submitter.send(
+            envelope(revoked.department_code, "penalty", ids["revoked"], dict(revoked.record, subject_name=""), 1)
+        )
+        submitter.send(
+            envelope(corrected.department_code, "penalty", ids["corrected"], dict(corrected.record, subject_name=""), 1)
+        )
+        submitter.send(
+            envelope(in_force.department_code, "licence", ids["in_force"], dict(in_force.record, status="2"), 1)
+        )
+        submitter.flush()
+        es, index = Elasticsearch(mine.elasticsearch), IndexNames(mine.index_prefix).deadlines
+
+        def document(name: str) -> dict[str, Any]:
+            found = es.options(ignore_status=404).get(index=index, id=ids[name])
+            return dict(found["_source"]) if found.get("found") else {}
+
+        wait_for(lambda: document("revoked").get("state") == "pending", timeout=60, what="the invalid penalty pending")
+        wait_for(lambda: document("in_force").get("state") == "withdrawn", timeout=60, what="the licence not chased")
+        submitter.send(envelope(revoked.department_code, "penalty", ids["revoked"], None, 2, operation="revoke"))
+        # An earlier date (the worker's clock is at `decided`: a later one could be in its future).
+        later = date.fromisoformat(corrected.record["decision_date"]) - timedelta(days=3)
+        moved = dict(corrected.record, subject_name="", decision_date=later.isoformat())
+        submitter.send(envelope(corrected.department_code, "penalty", ids["corrected"], moved, 2))
+        submitter.flush()
+        wait_for(lambda: document("revoked").get("state") == "withdrawn", timeout=60, what="the revoked one withdrawn")
+        due = deadline(later, default_calendar()).date.isoformat()
+        wait_for(lambda: document("corrected").get("deadline") == due, timeout=60, what="the corrected deadline")
+        clock.set(datetime.combine(date.fromisoformat(due) + timedelta(days=1), time(0, 0, 1), tzinfo=CHINA_TZ))
+        wait_for(lambda: document("corrected").get("state") == "overdue", timeout=60, what="the corrected one overdue")
+        assert document("revoked")["state"] == "withdrawn" and document("in_force")["state"] == "withdrawn"

@@ -117,3 +117,40 @@ def test_a_provisional_deadline_is_recomputed_when_the_year_arrives() -> None:
     )
     known = recompute(tracked, with_arrangements([arrangement]))
     assert not known.provisional and known.deadline == date(2027, 1, 7)  # 元旦 2027-01-01 is off
+
+
+def again(tracked: Tracked, decided: date, now: datetime) -> tuple[Tracked, list[TrackState]]:
+    moved, transitions = observe(
+        tracked,
+        decision_id=tracked.decision_id,
+        kind="penalty",
+        department_code="D",
+        decision_date=decided,
+        now=now,
+        calendar=CAL,
+    )
+    return moved, [t.to_state for t in transitions]
+
+
+def test_a_later_decision_date_takes_an_item_at_risk_back_to_pending() -> None:
+    tracked, _ = seen(date(2025, 3, 3), cst(2025, 3, 3, 9))
+    at_risk, _ = check(tracked, now=cst(2025, 3, 11, 9), calendar=CAL)
+    assert at_risk.state is TrackState.AT_RISK
+    corrected, states = again(at_risk, date(2025, 3, 10), cst(2025, 3, 11, 10))
+    assert corrected.state is TrackState.PENDING and states == [TrackState.PENDING]
+    assert corrected.deadline == date(2025, 3, 19) and corrected.sequence > at_risk.sequence
+
+
+def test_every_change_of_an_item_is_a_new_version_of_its_deadlines_document() -> None:
+    """The deadlines index takes a document only with a higher version: a revoke or a recomputed deadline that
+    kept the old sequence would leave the dashboard showing the old state."""
+    tracked, _ = seen(date(2025, 1, 24), cst(2025, 1, 24, 10))
+    withdrawn = revoke(tracked)
+    assert withdrawn.sequence == tracked.sequence + 1 and revoke(withdrawn) == withdrawn
+
+
+def test_a_withdrawn_item_sent_again_is_chased_again() -> None:
+    tracked, _ = seen(date(2025, 1, 24), cst(2025, 1, 24, 10))
+    withdrawn = revoke(tracked)
+    chased, states = again(withdrawn, date(2025, 1, 24), cst(2025, 3, 1))
+    assert not chased.revoked and states == [TrackState.OVERDUE]

@@ -44,9 +44,11 @@ class Tracked:
     first_seen_at: datetime
     published_at: datetime | None = None
     working_days_late: int | None = None
-    # Transitions so far: the version of this decision's document in the deadlines index.
+    # Changes so far (every transition, and every change without one: a revoke, a new decision date, a recomputed
+    # deadline): the version of this decision's document in the deadlines index.
     sequence: int = 0
-    # The department revoked the decision before it was published: there is nothing left to chase.
+    # Withdrawn before it was published (revoked, or a version the platform will never publish: a licence no
+    # longer in force, a penalty whose publication period ended before it arrived): nothing left to chase.
     revoked: bool = False
 
 
@@ -98,14 +100,32 @@ def observe(
             sequence=1,
         )
         opened = Transition(decision_id, None, TrackState.PENDING, now, first)
-        checked, transitions = check(first, now=now, calendar=calendar)
-        return checked, [opened, *transitions]
-    if not tracked.state.open or tracked.decision_date == decision_date:
+        checked, first_checks = check(first, now=now, calendar=calendar)
+        return checked, [opened, *first_checks]
+    if not tracked.state.open:
         return tracked, []
-    # A correction changed the decision date while nothing is published: the deadline follows it. States only
-    # move forward, so a later deadline does not take an overdue item back to pending.
-    moved = dataclasses.replace(tracked, decision_date=decision_date, deadline=due.date, provisional=due.provisional)
-    return check(moved, now=now, calendar=calendar)
+    if tracked.revoked:  # withdrawn, and now sent again: the department means it, chase it again
+        tracked = dataclasses.replace(tracked, revoked=False, sequence=tracked.sequence + 1)
+    elif tracked.decision_date == decision_date:
+        return tracked, []
+    transitions: list[Transition] = []
+    if tracked.decision_date != decision_date:
+        # A correction changed the decision date while nothing is published: the deadline follows it, and an
+        # item at risk of the old deadline is pending again when the new one is further away. Overdue stays
+        # overdue: the breach was real, whatever the date says now.
+        tracked = dataclasses.replace(
+            tracked,
+            decision_date=decision_date,
+            deadline=due.date,
+            provisional=due.provisional,
+            sequence=tracked.sequence + 1,
+        )
+        further = _today(now) < tracked.deadline and not is_at_risk(tracked.deadline, _today(now), calendar)
+        if tracked.state is TrackState.AT_RISK and further:
+            tracked, transition = _move(tracked, TrackState.PENDING, now)
+            transitions.append(transition)
+    checked, later = check(tracked, now=now, calendar=calendar)
+    return checked, [*transitions, *later]
 
 
 def check(tracked: Tracked, *, now: datetime, calendar: WorkingCalendar) -> tuple[Tracked, list[Transition]]:
@@ -139,8 +159,10 @@ def publish(tracked: Tracked, *, published_at: datetime, calendar: WorkingCalend
 
 
 def revoke(tracked: Tracked) -> Tracked:
-    """The decision was revoked: an open item stops being chased; a published one keeps its record."""
-    return dataclasses.replace(tracked, revoked=True) if tracked.state.open else tracked
+    """The decision was withdrawn: an open item stops being chased; a published one keeps its record."""
+    if not tracked.state.open or tracked.revoked:
+        return tracked
+    return dataclasses.replace(tracked, revoked=True, sequence=tracked.sequence + 1)
 
 
 def recompute(tracked: Tracked, calendar: WorkingCalendar) -> Tracked:
@@ -148,7 +170,9 @@ def recompute(tracked: Tracked, calendar: WorkingCalendar) -> Tracked:
     if not tracked.provisional:
         return tracked
     due = deadline_of(tracked.decision_date, calendar)
-    return dataclasses.replace(tracked, deadline=due.date, provisional=due.provisional)
+    if (due.date, due.provisional) == (tracked.deadline, tracked.provisional):
+        return tracked
+    return dataclasses.replace(tracked, deadline=due.date, provisional=due.provisional, sequence=tracked.sequence + 1)
 
 
 def next_alarm(tracked: Tracked, calendar: WorkingCalendar) -> datetime | None:
