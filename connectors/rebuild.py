@@ -153,7 +153,7 @@ class _Rebuild:
     async def load(self, values: list[bytes], targets: Mapping[str, str], advance: Advance) -> None:
         """Write the records' documents into `targets` (alias -> index to write)."""
         alias_of = {index: alias for alias, index in targets.items()}
-        indexed_at = datetime.now(UTC)
+        rebuilt_at = datetime.now(UTC)
         for start in range(0, len(values), BATCH):
             writes: list[IndexWrite] = []
             for value in values[start : start + BATCH]:
@@ -162,6 +162,9 @@ class _Rebuild:
                 except Exception as exc:  # what the publisher dead-lettered: reported, not fatal by itself
                     self.report.refused.append(f"undecodable record: {exc}")
                     continue
+                # The time the state was made, as the worker stamped it: departments' feedback compares it with
+                # their rejections ("rejected, not yet corrected"), which a rebuild must not reset.
+                indexed_at = state.get("updated_at") or rebuilt_at
                 for write in documents_for(state, self.names, indexed_at=indexed_at, remask=True):
                     writes.append(dataclasses.replace(write, index=targets[write.index]))
             for result in await self.writer.write(writes):

@@ -26,6 +26,7 @@ from sgs.deploy.local.stack import LocalStack
 from sgs.streams.topics import Topics, ensure_topics
 
 AUTHORITY = "11411500MB0000000X"
+UPDATED = datetime(2025, 6, 4, 2, tzinfo=UTC)  # when the worker made each state
 
 
 def decision_id(kind: str, number: int) -> str:
@@ -48,7 +49,7 @@ def current(kind: str, number: int, sequence: int, status: str = "active", name:
         "publication_end": None,
         "event_id": str(uuid.uuid4()),
         "content_hash": "0" * 64,
-        "updated_at": datetime.now(UTC),
+        "updated_at": UPDATED,
         "public_document": json.dumps(view, ensure_ascii=False) if name else None,
         "archive_document": json.dumps(view | {"legal_representative_id_number": "411503197001014567"})
         if name
@@ -157,6 +158,8 @@ def test_rebuild_replaces_every_index_with_the_latest_state_of_each_decision(fee
         assert set(archive) == {decision_id("licence", 1)} | {decision_id("penalty", n) for n in (2, 3, 4)}
         assert archive[decision_id("penalty", 2)]["publication_status"] == "revoked"
         assert archive[decision_id("licence", 1)]["sequence"] == 2
+        # Stamped when the worker made the state, not when rebuilt: feedback compares it with rejections.
+        assert {document["indexed_at"] for document in archive.values()} == {UPDATED.isoformat()}
         first = report.indices
 
     # Again, through the command line: new indices in, the previous rebuild's out.
