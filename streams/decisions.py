@@ -119,14 +119,14 @@ def register(app: faust.App, ctx: Context) -> None:
             notice(batch, event, tracker.decode(event.value))
             return
         make_current(event)
-        envelope = None
+        envelope, subject_before = None, None
         if topic == topics.commands:
             handled = merge.command(event, batch.now)
         else:
-            handled, envelope = merge.submission(event, batch.now)
+            handled, envelope, subject_before = merge.submission(event, batch.now)
         if handled.current is not None:
             current = dict(handled.current)
-            merge.send_current(current)
+            merge.send_current(current, subject_before)
             batch.currents.append((current, event))
         if handled.problems:
             merge.send_dead_letter(event, envelope, handled.problems, batch.now)

@@ -3,7 +3,8 @@
 Faust's join classes are stubs, so the join is a table and a repartitioned stream (ARCHITECTURE.md):
 
 1. the decisions agent sends every current state that names a subject code, unchanged, to
-   sanctions.by_subject keyed by that code too (same partition count as every topic).
+   sanctions.by_subject keyed by that code too (same partition count as every topic) — and, when a correction
+   changed the code, keyed by the old one as well, which takes the decision away from the old subject.
 2. `sanctions` reads sanctions.by_subject and sanctions.watch (both keyed by subject code, so one agent owns a
    subject) into a changelogged table of subject states, and sends what `sgs.core.sanctions` raises to
    alerts.sanctions — before the table is written, so a crash repeats an alert (deduplicated downstream by
@@ -51,7 +52,8 @@ def register(app: faust.App, ctx: Context) -> None:
                     watch = watch_codec.decode(topics.watch, event.value)
                     after = on_watch(before, subject, watch["department_code"], watch["watching"])
                 else:
-                    after, raised = on_decision(before, current_codec.decode(topics.current, event.value), now)
+                    current = current_codec.decode(topics.current, event.value)
+                    after, raised = on_decision(before, current, now, subject)
                 for alert in raised:
                     await alerts.send(key=alert["alert_id"], value=alert_codec.encode(topics.alerts, alert))
                 if raised:

@@ -35,8 +35,9 @@ class MergeStage:
         self.table.on_recover(self._rebuild_publication_ends)
         app.timer(ctx.settings.deadline_check_interval)(self._send_expiries)
 
-    def submission(self, event: EventT[bytes], now: datetime) -> tuple[Handled, dict[str, Any] | None]:
-        """Handle one submission (its event made current) and keep what it changed; returns the envelope too."""
+    def submission(self, event: EventT[bytes], now: datetime) -> tuple[Handled, dict[str, Any] | None, str | None]:
+        """Handle one submission (its event made current) and keep what it changed; returns the envelope too,
+        and the subject code the decision had before (the sanction join must hear when it changes)."""
         envelope: dict[str, Any] | None = None
         try:
             envelope = self.submission_codec.decode(self.topics.submitted, event.value)
@@ -57,7 +58,8 @@ class MergeStage:
         if handled.stored is not None and key is not None:
             self._keep(key, handled.stored)
         metrics.SUBMISSIONS.labels(handled.department_code, handled.kind, handled.outcome).inc()
-        return handled, envelope
+        before = stored_json["current"].get("subject_code") if stored_json else None
+        return handled, envelope, before
 
     def command(self, event: EventT[bytes], now: datetime) -> Handled:
         command = self.command_codec.decode(self.topics.commands, event.value)
@@ -68,12 +70,14 @@ class MergeStage:
             metrics.SUBMISSIONS.labels(handled.department_code, handled.kind, handled.outcome).inc()
         return handled
 
-    def send_current(self, current: dict[str, Any]) -> None:
+    def send_current(self, current: dict[str, Any], subject_before: str | None = None) -> None:
         value = self.current_codec.encode(self.topics.current, current)
         self.outbox.send(self.topics.current, current["decision_id"], value)
         if current.get("subject_code"):
             # The sanction join's repartition: the same record keyed by the subject's unified code.
             self.outbox.send(self.topics.by_subject, current["subject_code"], value)
+        if subject_before and subject_before != current.get("subject_code"):
+            self.outbox.send(self.topics.by_subject, subject_before, value)  # no longer that subject's
 
     def send_dead_letter(
         self, event: EventT[bytes], envelope: dict[str, Any] | None, problems: tuple[Problem, ...], now: datetime

@@ -101,3 +101,43 @@ def test_a_penalty_before_or_after_a_licence_alerts_the_licensing_department_onc
 
     wait_for(indexed, timeout=60, what="the alerts in the alerts index")
     assert latency < 60, f"alerts took {latency:.0f} s"
+
+
+def test_a_licence_whose_subject_code_is_corrected_no_longer_draws_alerts_for_the_old_subject(
+    settings: Settings, worker: WorkerProcess
+) -> None:
+    rng = random.Random(616)
+    offices = authorities(rng)
+    licensing, penalising = offices[1], offices[5]
+    decided = datetime.now(CHINA_TZ).date() - timedelta(days=1)
+    wrong, right = uscc("91411502", rng), uscc("91411502", rng)
+
+    def company(code: str) -> dict[str, str]:
+        return {
+            "subject_name": f"信阳某某{code[-4:]}有限公司",
+            "subject_category": "法人及非法人组织",
+            "subject_code": code,
+            "legal_representative": "李四",
+            "legal_representative_id_type": "身份证",
+            "legal_representative_id_number": "411502199508081269",
+        }
+
+    def penalty_of(code: str, serial: int) -> dict[str, str]:
+        record = penalty(rng, penalising, serial, decided) | company(code)
+        return record | {"penalty_categories": "罚款", "penalty_content": "罚款贰万元", "fine_amount": "2"}
+
+    first = licence(rng, licensing, 661_001, decided) | company(wrong)
+    _publish(settings, licensing, "licence", first)
+    _publish(settings, licensing, "licence", first | company(right))  # the same licence, its subject corrected
+    es, index = Elasticsearch(settings.elasticsearch), IndexNames(settings.index_prefix).public_alias("licence")
+
+    def corrected() -> bool:
+        query = {"term": {"subject_code": right}}
+        return bool(es.search(index=index, query=query, ignore_unavailable=True)["hits"]["hits"])
+
+    wait_for(corrected, timeout=120, what="the corrected licence public")
+    _publish(settings, penalising, "penalty", penalty_of(wrong, 661_002))
+    _publish(settings, penalising, "penalty", penalty_of(right, 661_003))
+    wait_for(lambda: _alerts(settings, right), timeout=120, what="the alert for the licence's subject")
+    time.sleep(3)  # the penalty against the old code was sent first: its alert would be here by now
+    assert _alerts(settings, wrong) == []

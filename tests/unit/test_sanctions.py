@@ -99,3 +99,14 @@ def test_the_state_survives_the_tables_json() -> None:
     state, _ = run([LICENCE_A, PENALTY_C])
     assert state is not None
     assert SubjectState.from_json(json.loads(json.dumps(state.as_json()))) == state
+
+
+def test_a_licence_whose_subject_code_was_corrected_leaves_the_old_subject() -> None:
+    """Routed by the old code after the correction, the record takes the licence away from the old subject: a
+    later penalty against that subject raises no alert about a licence it no longer holds."""
+    state, _ = on_decision(None, LICENCE_A, NOW, SUBJECT)
+    assert state.licences
+    moved = dict(LICENCE_A, subject_code="91411502MA40AB9900")
+    state, alerts = on_decision(state, moved, NOW, SUBJECT)
+    assert not state.licences and alerts == []
+    assert on_decision(state, PENALTY_C, NOW, SUBJECT)[1] == []

@@ -146,12 +146,15 @@ def _raise(state: SubjectState, subject_code: str, now: datetime) -> tuple[Subje
 
 
 def on_decision(
-    state: SubjectState | None, current: Mapping[str, Any], now: datetime
+    state: SubjectState | None, current: Mapping[str, Any], now: datetime, subject: str | None = None
 ) -> tuple[SubjectState, list[dict[str, Any]]]:
-    """A decision of the subject changed (a current-state record): keep the active ones, raise what is due."""
+    """A decision of the subject changed (a current-state record): keep the active ones, raise what is due.
+    `subject`: the subject code the record was routed by; a record naming another code now (its subject code
+    was corrected) takes the decision away from this subject."""
     state = state or SubjectState()
-    subject_code, decision, kind = current["subject_code"], current["decision_id"], current["kind"]
-    ref = decision_ref(current) if current["status"] == "active" else None
+    decision, kind = current["decision_id"], current["kind"]
+    subject_code = subject or current["subject_code"]
+    ref = decision_ref(current) if current["status"] == "active" and current["subject_code"] == subject_code else None
     held = state.licences if kind == "licence" else state.penalties
     changed = {k: v for k, v in held.items() if k != decision} | ({decision: ref} if ref is not None else {})
     if kind == "licence":
