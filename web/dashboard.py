@@ -24,7 +24,10 @@ from sgs.core.dates import CHINA_TZ
 from sgs.core.deadline import working_days_late
 from sgs.web.supervisors import Supervisor, SupervisorKeys
 
-LIST_LIMIT = 500
+LIST_LIMIT = 500  # rows of a list on the page; its CSV export has every row (up to EXPORT_LIMIT)
+ALERTS_SHOWN = 100
+EXPORT_LIMIT = 200_000
+PAGE = 1000
 OPEN_STATES = ("overdue", "at_risk", "pending")
 STATE_TITLES = {"overdue": "已逾期未公示", "at_risk": "临期（今天或下一个工作日截止）", "pending": "待公示"}
 LATENCY_SAMPLE = 5000
@@ -81,22 +84,41 @@ async def department_names(es: AsyncElasticsearch, names: IndexNames) -> dict[st
     return {b["key"]: b["name"]["hits"]["hits"][0]["_source"].get("source_department", "") for b in buckets}
 
 
+async def _sources(
+    es: AsyncElasticsearch, index: str, query: dict[str, Any], sort: list[dict[str, str]], limit: int
+) -> list[dict[str, Any]]:
+    """Up to `limit` documents in `sort` order (which must be total), a page of at most 1,000 at a time."""
+    sources: list[dict[str, Any]] = []
+    after: list[Any] | None = None
+    while len(sources) < limit:
+        page = min(PAGE, limit - len(sources))
+        found = await es.search(
+            index=index, query=query, sort=sort, size=page, search_after=after, ignore_unavailable=True
+        )
+        hits = found["hits"]["hits"]
+        sources.extend(hit["_source"] for hit in hits)
+        if len(hits) < page:
+            break
+        after = hits[-1]["sort"]
+    return sources
+
+
 async def open_items(
-    es: AsyncElasticsearch, names: IndexNames, state: str, today: date, calendar: WorkingCalendar, department: str = ""
+    es: AsyncElasticsearch,
+    names: IndexNames,
+    state: str,
+    today: date,
+    calendar: WorkingCalendar,
+    department: str = "",
+    limit: int = LIST_LIMIT,
 ) -> list[dict[str, Any]]:
     filters: list[dict[str, Any]] = [{"term": {"state": state}}]
     if department:
         filters.append({"term": {"department_code": department}})
-    found = await es.search(
-        index=names.deadlines,
-        query={"bool": {"filter": filters}},
-        sort=[{"deadline": "asc"}, {"decision_id": "asc"}],
-        size=LIST_LIMIT,
-        ignore_unavailable=True,
-    )
+    query = {"bool": {"filter": filters}}
+    sort = [{"deadline": "asc"}, {"decision_id": "asc"}]
     items = []
-    for hit in found["hits"]["hits"]:
-        doc = hit["_source"]
+    for doc in await _sources(es, names.deadlines, query, sort, limit):
         late = working_days_late(date.fromisoformat(doc["deadline"]), today, calendar) if state == "overdue" else 0
         items.append(
             {
@@ -227,12 +249,11 @@ async def dead_letter_series(es: AsyncElasticsearch, names: IndexNames, departme
     return {"days": [d["key_as_string"][:10] for d in days], "series": series, "totals": totals}
 
 
-async def alerts_feed(es: AsyncElasticsearch, names: IndexNames, department: str = "") -> list[dict[str, Any]]:
+async def alerts_feed(
+    es: AsyncElasticsearch, names: IndexNames, department: str = "", limit: int = ALERTS_SHOWN
+) -> list[dict[str, Any]]:
     query = _scoped("licence_department_code", department)
-    found = await es.search(
-        index=names.alerts, query=query, sort=[{"raised_at": "desc"}], size=100, ignore_unavailable=True
-    )
-    return [hit["_source"] for hit in found["hits"]["hits"]]
+    return await _sources(es, names.alerts, query, [{"raised_at": "desc"}, {"alert_id": "asc"}], limit)
 
 
 async def _page(request: Request, who: Supervisor, department: str) -> Response:
@@ -294,7 +315,8 @@ async def export(request: Request, name: str, _who: Signed, department: str = ""
     es, names = _es(request), _names(request)
     rows: list[dict[str, Any]]
     if name in OPEN_STATES:
-        rows = await open_items(es, names, name, _today(request), request.app.state.parts["calendar"], department)
+        calendar = request.app.state.parts["calendar"]
+        rows = await open_items(es, names, name, _today(request), calendar, department, limit=EXPORT_LIMIT)
     elif name == "departments":
         rows = (await state_counts(es, names, department))["rows"]
     elif name == "dead_letters":
@@ -302,7 +324,7 @@ async def export(request: Request, name: str, _who: Signed, department: str = ""
     elif name == "alerts":
         rows = [
             {k: v for k, v in alert.items() if not isinstance(v, list | dict)}
-            for alert in await alerts_feed(es, names, department)
+            for alert in await alerts_feed(es, names, department, limit=EXPORT_LIMIT)
         ]
     else:
         raise HTTPException(404, f"没有名为 {name} 的列表（可导出：{'、'.join(EXPORTS)}）")

@@ -7,7 +7,9 @@ Screenshots of the browser tests are kept in test-artifacts/.
 from __future__ import annotations
 
 import asyncio
+import csv
 import dataclasses
+import io
 import json
 import os
 import random
@@ -28,7 +30,7 @@ from sgs.config import Settings
 from sgs.connectors.departments import new_department, utc_now
 from sgs.connectors.publisher import Publisher
 from sgs.connectors.search_indices import IndexNames, public_query_filter
-from sgs.connectors.search_writer import BulkWriter, documents_for
+from sgs.connectors.search_writer import BulkWriter, IndexWrite, documents_for
 from sgs.connectors.simulate import authorities, licence, penalty, resident_id, uscc
 from sgs.core.dates import CHINA_TZ
 from sgs.core.docnum import decision_id
@@ -273,6 +275,40 @@ def test_an_entity_with_more_decisions_than_one_page_shows_its_total_and_the_new
     assert entity["results"][0]["decision_date"] == (date(2025, 1, 1) + timedelta(days=204)).isoformat()
     page = httpx.get(f"{web.url}/entity/{subject}", timeout=30).text
     assert '<strong id="total">205</strong>' in page and "显示最新的 200 条" in page
+
+
+def test_a_dashboard_export_holds_every_row_not_only_what_the_page_lists(
+    web: Web, settings: Settings, supervisor: tuple[Path, str]
+) -> None:
+    """The page lists 500 overdue items; the CSV is what a supervisor sends on, so it has them all."""
+    department = uscc("11411500", random.Random(605))
+    names = IndexNames(settings.index_prefix)
+    writes = []
+    for i in range(605):
+        decision = f"penalty:{department}:逾罚〔2025〕{i}号"
+        document = {
+            "decision_id": decision,
+            "kind": "penalty",
+            "department_code": department,
+            "state": "overdue",
+            "decision_date": "2025-06-03",
+            "deadline": "2025-06-12",
+            "provisional": False,
+            "first_seen_at": "2025-06-03T02:00:00+00:00",
+            "sequence": 3,
+        }
+        writes.append(IndexWrite(names.deadlines, decision, 3, document))
+
+    async def write() -> None:
+        async with AsyncElasticsearch(settings.elasticsearch) as es:
+            await BulkWriter(es).write(writes)
+            await es.indices.refresh(index=names.deadlines)
+
+    asyncio.run(write())
+    auth = ("zhang.wei", supervisor[1])
+    exported = httpx.get(f"{web.url}/dashboard/export/overdue.csv", params={"department": department}, auth=auth)
+    rows = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
+    assert len(rows) == 605 and len({row["decision_id"] for row in rows}) == 605
 
 
 def test_the_dashboard_lets_in_supervisors_only(
