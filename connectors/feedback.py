@@ -109,7 +109,10 @@ async def department_report(
         sort=[{"deadline": "asc"}, {"decision_id": "asc"}],
         size=LIST_LIMIT,
         ignore_unavailable=True,
+        aggs={"states": {"terms": {"field": "state", "size": len(OPEN_STATES)}}},
     )
+    # How many there are, also past the LIST_LIMIT listed (the most urgent first).
+    counts = {state: 0 for state in OPEN_STATES} | {b["key"]: b["doc_count"] for b in buckets(found, "states")}
     items: dict[str, list[dict[str, Any]]] = {state: [] for state in OPEN_STATES}
     for hit in found["hits"]["hits"]:
         view = _deadline_view(hit["_source"])
@@ -120,6 +123,7 @@ async def department_report(
     return {
         "department_code": department_code,
         "as_of": now.isoformat(),
+        "counts": counts,
         **items,
         "rejected_not_corrected": await _uncorrected(es, names, department_code),
     }

@@ -201,11 +201,14 @@ def test_a_batch_is_published_and_its_status_followed(
     wait_for(revoked_state, timeout=60, what="the revoked decision's status")
     report = gateway.get("/v1/feedback", second.key)
     assert report.status_code == 200 and set(report.json()) >= {
+        "counts",
         "pending",
         "at_risk",
         "overdue",
         "rejected_not_corrected",
     }
+    body = report.json()
+    assert all(body["counts"][state] == len(body[state]) for state in ("pending", "at_risk", "overdue"))
 
 
 def test_rate_limits_answer_429_with_retry_after(gateway: Gateway, departments: tuple[Registered, Registered]) -> None:

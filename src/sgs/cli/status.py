@@ -11,6 +11,7 @@ import click
 
 from sgs.cli.options import unified_code
 from sgs.config import Settings
+from sgs.core.dates import CHINA_TZ
 
 STATE_TITLES = {"overdue": "已逾期", "at_risk": "临期（截止日为今天或下一个工作日）", "pending": "待公示"}
 
@@ -56,7 +57,9 @@ def status(code: str, as_json: bool) -> None:
     else:
         for state in ("overdue", "at_risk", "pending"):
             items = report[state]
-            click.echo(f"{STATE_TITLES[state]}：{len(items)} 条")
+            total = report["counts"].get(state, len(items))
+            shown = f"（列出最紧迫的 {len(items)} 条）" if total > len(items) else ""
+            click.echo(f"{STATE_TITLES[state]}：{total} 条{shown}")
             for item in items:
                 late = f"  已逾期 {item['working_days_late']} 个工作日" if state == "overdue" else ""
                 click.echo(f"  截止 {item['deadline']}  决定日期 {item['decision_date']}  {item['decision_id']}{late}")
@@ -64,5 +67,6 @@ def status(code: str, as_json: bool) -> None:
         click.echo(f"被退回且尚未更正：{len(rejected)} 条")
         for item in rejected:
             reasons = "；".join(f"{p['message']} [{p['code']}]" for p in item["problems"])
-            click.echo(f"  {item['rejected_at'][:19]}  {item['decision_id'] or '（无法识别的报送）'}  {reasons}")
+            at = datetime.fromisoformat(item["rejected_at"]).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+            click.echo(f"  {at}（北京时间）  {item['decision_id'] or '（无法识别的报送）'}  {reasons}")
     raise SystemExit(1 if report["overdue"] else 0)
