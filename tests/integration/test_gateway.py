@@ -369,3 +369,16 @@ def test_webhooks_tell_of_rejections_and_at_risk_items_through_a_receiver_that_w
         assert {p["code"] for p in rejected["problems"]} >= {"field.required"}
     finally:
         receiver.close()
+
+
+def test_sgs_status_under_a_prefix_with_no_indices_is_unusable_not_all_clear(
+    settings: Settings, stack: LocalStack
+) -> None:
+    """ "0 overdue" with exit 0 under a mistyped SGS_INDEX_PREFIX would tell a department all is well."""
+    from click.testing import CliRunner
+
+    from sgs.cli.main import cli
+
+    env = {**settings.to_env(), "SGS_INDEX_PREFIX": "sgs-no-such-prefix-"}
+    result = CliRunner().invoke(cli, ["status", "--department", "11411500005000018R"], env=env)
+    assert result.exit_code == 2 and "sgs-no-such-prefix-deadlines" in result.output

@@ -22,10 +22,14 @@ async def _report(settings: Settings, code: str) -> dict[str, Any]:
     from sgs.connectors.search_indices import IndexNames
     from sgs.core.calendar import load_calendar
 
+    names = IndexNames(settings.index_prefix)
     async with search_client.async_client(settings.elasticsearch, request_timeout=15) as es:
+        if not await es.indices.exists(index=names.deadlines):
+            # Not "nothing overdue": a wrong SGS_INDEX_PREFIX, or no worker has run here yet.
+            raise LookupError(f"检索库中没有 {names.deadlines}：请检查 SGS_INDEX_PREFIX，或先启动工作进程")
         return await department_report(
             es,
-            IndexNames(settings.index_prefix),
+            names,
             code,
             now=datetime.now(UTC),
             calendar=load_calendar(settings.calendar_dir),
@@ -42,7 +46,7 @@ def status(code: str, as_json: bool) -> None:
 
     A department's pending, at-risk and overdue decisions with their deadlines (overdue: how many working days
     late), and its rejected submissions not yet corrected, with the reasons. Exit 1 when anything is overdue, 2
-    when Elasticsearch cannot be asked.
+    when Elasticsearch cannot be asked or holds no deadlines index under SGS_INDEX_PREFIX.
     """
     from elasticsearch import ApiError, TransportError
 
@@ -51,6 +55,9 @@ def status(code: str, as_json: bool) -> None:
         report = asyncio.run(_report(settings, code))
     except (ApiError, TransportError) as exc:
         click.echo(f"错误：检索库不可用（{settings.elasticsearch}）：{str(exc)[:300]}", err=True)
+        raise SystemExit(2) from None
+    except LookupError as exc:
+        click.echo(f"错误：{exc}", err=True)
         raise SystemExit(2) from None
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
