@@ -16,6 +16,7 @@ import faust
 from faust.types import EventT
 
 from sgs.core.problems import Problem
+from sgs.core.sanctions import subject_of
 from sgs.core.submission import Handled, Location, Stored, expire, handle, publication_ends_at
 from sgs.streams import metrics
 from sgs.streams.alarms import AlarmIndex, values_yielding
@@ -30,6 +31,7 @@ class MergeStage:
         self.ctx, self.topics, self.outbox = ctx, ctx.topics, outbox
         self.table = app.Table(f"{ctx.settings.topic_prefix}decisions", key_type=str)
         self.submission_codec, self.current_codec = ctx.codec("submission"), ctx.codec("current")
+        self.person_secret = ctx.settings.person_key_secret.encode()
         self.dead_letter_codec, self.command_codec = ctx.codec("dead_letter"), ctx.codec("command")
         self.publication_ends = AlarmIndex()
         self.table.on_recover(self._rebuild_publication_ends)
@@ -54,11 +56,12 @@ class MergeStage:
             now=now,
             calendar=self.ctx.calendar,
             undecodable=undecodable,
+            person_secret=self.person_secret,
         )
         if handled.stored is not None and key is not None:
             self._keep(key, handled.stored)
         metrics.SUBMISSIONS.labels(handled.department_code, handled.kind, handled.outcome).inc()
-        before = stored_json["current"].get("subject_code") if stored_json else None
+        before = subject_of(stored_json["current"]) if stored_json else None
         return handled, envelope, before
 
     def command(self, event: EventT[bytes], now: datetime) -> Handled:
@@ -73,10 +76,11 @@ class MergeStage:
     def send_current(self, current: dict[str, Any], subject_before: str | None = None) -> None:
         value = self.current_codec.encode(self.topics.current, current)
         self.outbox.send(self.topics.current, current["decision_id"], value)
-        if current.get("subject_code"):
-            # The sanction join's repartition: the same record keyed by the subject's unified code.
-            self.outbox.send(self.topics.by_subject, current["subject_code"], value)
-        if subject_before and subject_before != current.get("subject_code"):
+        subject = subject_of(current)
+        if subject:
+            # The sanction join's repartition: the same record keyed by its subject (unified code, or keyed hash).
+            self.outbox.send(self.topics.by_subject, subject, value)
+        if subject_before and subject_before != subject:
             self.outbox.send(self.topics.by_subject, subject_before, value)  # no longer that subject's
 
     def send_dead_letter(

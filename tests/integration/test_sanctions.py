@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -141,3 +141,34 @@ def test_a_licence_whose_subject_code_is_corrected_no_longer_draws_alerts_for_th
     wait_for(lambda: _alerts(settings, right), timeout=120, what="the alert for the licence's subject")
     time.sleep(3)  # the penalty against the old code was sent first: its alert would be here by now
     assert _alerts(settings, wrong) == []
+
+
+def test_a_natural_person_licensed_by_one_department_and_penalised_by_another_draws_an_alert(
+    settings: Settings, worker: WorkerProcess
+) -> None:
+    """No unified code: the join groups a natural person's decisions by a keyed hash of the ID number."""
+    from sgs.connectors.simulate import resident_id
+    from sgs.core.decision import person_key
+
+    rng = random.Random(717)
+    offices = authorities(rng)
+    licensing, penalising = offices[2], offices[6]
+    decided = datetime.now(CHINA_TZ).date() - timedelta(days=1)
+    id_number = resident_id("411502", date(1985, 4, 12), rng)
+    person = {
+        "subject_name": "王某某",
+        "subject_category": "自然人",
+        "subject_code": "",
+        "id_type": "身份证",
+        "id_number": id_number,
+        "legal_representative": "",
+        "legal_representative_id_type": "",
+        "legal_representative_id_number": "",
+    }
+    _publish(settings, licensing, "licence", licence(rng, licensing, 662_001, decided) | person)
+    penalised = penalty(rng, penalising, 662_002, decided) | person
+    _publish(settings, penalising, "penalty", penalised | {"penalty_categories": "罚款", "fine_amount": "0.5"})
+    key = person_key(id_number, settings.person_key_secret.encode())
+    alerts = wait_for(lambda: _alerts(settings, key), timeout=120, what="the alert about the natural person")
+    assert len(alerts) == 1 and alerts[0]["notify_department_code"] == licensing[1]
+    assert id_number not in str(alerts[0])

@@ -272,3 +272,29 @@ def test_a_decision_date_that_is_itself_the_problem_starts_no_deadline_clock() -
         handled = run(envelope(decision_date=wrong))
         assert handled.outcome == "rejected" and handled.seen is None
     assert run(envelope(fine_amount="-3")).seen is not None
+
+
+def test_a_natural_persons_decisions_are_grouped_by_a_keyed_hash_of_the_id_number() -> None:
+    """The sanction join's key: a unified code where there is one, else an HMAC of the ID number (never the
+    number itself, which must not travel in topic keys)."""
+    from sgs.core.decision import person_key
+
+    person = penalty(
+        subject_category="自然人", subject_code="", legal_representative="", legal_representative_id_type=""
+    )
+    person |= {"subject_name": "李娜", "id_type": "身份证", "id_number": "411502199508081269"}
+    person |= {"legal_representative_id_number": ""}
+    secret = b"platform-secret"
+    handled = handle(
+        envelope() | {"decision": person},
+        None,
+        key=DECISION_ID,
+        location=Location("t", 0, 0),
+        now=NOW,
+        calendar=CAL,
+        person_secret=secret,
+    )
+    assert handled.current is not None, handled.problems
+    assert handled.current["subject_key"] == person_key("411502199508081269", secret)
+    company = handle(envelope(), None, key=DECISION_ID, location=Location("t", 0, 0), now=NOW, calendar=CAL)
+    assert company.current is not None and company.current["subject_key"] == COMPANY

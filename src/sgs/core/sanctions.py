@@ -86,6 +86,13 @@ def alert_id(penalty_id: str, other: str) -> str:
     return hashlib.sha256(f"{penalty_id}|{other}".encode()).hexdigest()[:32]
 
 
+def subject_of(current: Mapping[str, Any]) -> str | None:
+    """What groups a current-state record's subject: its `subject_key` (the unified code, or a natural person's
+    keyed hash), or for a record written before that field (current.avsc v1) its unified code."""
+    key: str | None = current.get("subject_key") or current.get("subject_code")
+    return key
+
+
 def decision_ref(current: Mapping[str, Any]) -> DecisionRef | None:
     """The reference of a current-state record (current.avsc), from its archive document; None without one."""
     text = current.get("archive_document")
@@ -153,8 +160,8 @@ def on_decision(
     was corrected) takes the decision away from this subject."""
     state = state or SubjectState()
     decision, kind = current["decision_id"], current["kind"]
-    subject_code = subject or current["subject_code"]
-    ref = decision_ref(current) if current["status"] == "active" and current["subject_code"] == subject_code else None
+    subject_code = subject or subject_of(current) or ""
+    ref = decision_ref(current) if current["status"] == "active" and subject_of(current) == subject_code else None
     held = state.licences if kind == "licence" else state.penalties
     changed = {k: v for k, v in held.items() if k != decision} | ({decision: ref} if ref is not None else {})
     if kind == "licence":

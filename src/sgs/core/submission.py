@@ -18,7 +18,7 @@ import orjson
 from sgs.core.calendar import WorkingCalendar
 from sgs.core.codes import check_uscc, normalize_code
 from sgs.core.dates import CHINA_TZ
-from sgs.core.decision import Decision
+from sgs.core.decision import Decision, subject_key
 from sgs.core.docnum import canonical_decision_id
 from sgs.core.masking import archive_view, public_view
 from sgs.core.merge import MergeState, Outcome, content_hash, merge
@@ -32,7 +32,14 @@ SOURCES = ("sdk", "gateway", "import")
 KINDS = ("licence", "penalty")
 
 Status = Literal["active", "revoked", "expired", "not_public"]
-_KEPT_ON_REVOKE = ("subject_code", "decision_date", "publication_end", "public_document", "archive_document")
+_KEPT_ON_REVOKE = (
+    "subject_code",
+    "subject_key",
+    "decision_date",
+    "publication_end",
+    "public_document",
+    "archive_document",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +180,7 @@ def _current_record(
     department: str,
     decision: Decision | None,
     now: datetime,
+    subject: str | None = None,
 ) -> dict[str, Any]:
     public = archive = None
     if decision is not None:
@@ -193,6 +201,7 @@ def _current_record(
         "updated_at": now,
         "public_document": public,
         "archive_document": archive,
+        "subject_key": subject,
     }
 
 
@@ -205,8 +214,11 @@ def handle(
     now: datetime,
     calendar: WorkingCalendar,
     undecodable: str | None = None,
+    person_secret: bytes | None = None,
 ) -> Handled:
-    """Decide what a submission does. `envelope` is None when the bytes could not be decoded (`undecodable`)."""
+    """Decide what a submission does. `envelope` is None when the bytes could not be decoded (`undecodable`).
+    `person_secret`: the platform's key for the keyed hash that groups a natural person's decisions
+    (`subject_key`); without it only subjects with a unified code are grouped."""
     if envelope is None:
         return _reject([Problem("", "payload.undecodable", f"消息无法按Avro解码：{undecodable}")], None)
     if stored is not None and stored.partition == location.partition and location.offset <= stored.offset:
@@ -221,7 +233,7 @@ def handle(
     kind: str = envelope["kind"]
     if envelope["operation"] == "revoke":
         return _revoke(envelope, stored, department, location, now)
-    return _upsert(envelope, stored, department, decision_id, kind, location, now, calendar)
+    return _upsert(envelope, stored, department, decision_id, kind, location, now, calendar, person_secret)
 
 
 def publication_ends_at(stored: Stored) -> datetime | None:
@@ -298,6 +310,7 @@ def _upsert(
     location: Location,
     now: datetime,
     calendar: WorkingCalendar,
+    person_secret: bytes | None,
 ) -> Handled:
     raw = envelope.get("decision")
     if not isinstance(raw, Mapping):
@@ -349,6 +362,7 @@ def _upsert(
         same = dataclasses.replace(stored, merge=kept, partition=location.partition, offset=location.offset)
         return Handled("duplicate", same, None, (), None, None, department, kind)
     sequence = (stored.sequence if stored else 0) + 1
-    current = _current_record(decision_id, kind, kept, sequence, status, department, decision, now)
+    grouped_by = subject_key(decision, secret=person_secret) if person_secret else decision.subject_code
+    current = _current_record(decision_id, kind, kept, sequence, status, department, decision, now, grouped_by)
     new = Stored(kept, sequence, status, department, kind, location.partition, location.offset, current)
     return Handled("applied", new, current, (), seen, None, department, kind)
