@@ -29,6 +29,7 @@ from sgs.connectors.row_checks import RowCheck, checked_rows
 from sgs.connectors.templates import Row, TemplateError, detect_kind, file_format, read_rows, workbook_kind
 from sgs.core.fields import Kind, kind_table
 from sgs.core.problems import Problem
+from sgs.core.text import without_surrogates
 
 REPORT_PROBLEMS = "问题"
 REPORT_ROW = "原行号"
@@ -151,7 +152,7 @@ class ErrorReport:
         cells: list[object] = [None] * len(headers)
         seen: dict[str, int] = {}
         for name, value in columns:
-            header = str(name)
+            header = without_surrogates(str(name))
             nth = seen[header] = seen.get(header, -1) + 1
             slots = self._slots.setdefault(header, [])
             if nth == len(slots):
@@ -227,9 +228,11 @@ def ooxml_escaped(text: str) -> str:
 
 
 def _cell(value: object) -> object:
-    if value is None or isinstance(value, str | int | float):
+    if value is None or isinstance(value, int | float):
         return value
-    return str(value)  # dates from workbooks, lists from JSON: as text, never interpreted
+    # Dates from workbooks, lists from JSON: as text, never interpreted. A lone surrogate (JSON lines only) is
+    # no character a file can hold; the row's problem names it.
+    return without_surrogates(value if isinstance(value, str) else str(value))
 
 
 EXAMPLES = 20

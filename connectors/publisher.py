@@ -37,6 +37,7 @@ from sgs.core.docnum import canonical_decision_id
 from sgs.core.masking import json_value
 from sgs.core.problems import Problem
 from sgs.core.submission import ownership_problem
+from sgs.core.text import without_surrogates
 from sgs.core.validate import validate
 from sgs.streams.topics import Topics
 
@@ -95,8 +96,13 @@ def prepare_upsert(
         return Prepared(receipt, None)
     # Most values are already text: convert only the dates, amounts and multi-valued fields.
     decision = {name: v if type(v) is str else _text(v) for name, v in result.record.values.items()}
-    # The audit copy keeps what the department wrote, not the empty columns of its template.
-    original = {str(k): v if type(v) is str else str(v) for k, v in values.items() if v is not None and v != ""}
+    # The audit copy keeps what the department wrote, not the empty columns of its template — and in a column
+    # no field reads, a lone surrogate (JSON "\ud800") as U+FFFD: an Avro string cannot carry it.
+    original = {
+        without_surrogates(str(k)): without_surrogates(v if type(v) is str else str(v))
+        for k, v in values.items()
+        if v is not None and v != ""
+    }
     envelope = _envelope(department_code, "upsert", kind, result.decision_id, receipt, source, now)
     envelope["decision"] = (RECORD_NAMES[kind], decision)
     envelope["original"] = original if original != decision else None

@@ -322,3 +322,18 @@ def test_one_oversized_cell_refuses_its_row_not_the_rest_of_the_file(tmp_path: P
     summary = import_file(path, department_code=AUTHORITY)
     assert (summary.read, summary.invalid) == (3, 1)
     assert summary.problem_codes["record.too_large"] == 1
+
+
+def test_a_lone_surrogate_from_json_lines_is_refused_and_reported_not_a_crash(tmp_path: Path) -> None:
+    import json
+
+    record = penalty(document_number="信市监罚〔2025〕1号", subject_name="某某\ud800公司")
+    record["备注\udc80"] = "x"
+    path = tmp_path / "p.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="ascii")  # json's \ud800 escapes: valid JSON text
+    summary = dry_run(path)
+    assert summary.invalid == 1 and summary.report is not None
+    with summary.report.open(encoding="utf-8-sig", newline="") as report:
+        (line,) = list(csv.DictReader(report))
+    assert line["subject_name"] == "某某\ufffd公司" and line["备注\ufffd"] == "x"
+    assert "U+D800" in line[REPORT_PROBLEMS]

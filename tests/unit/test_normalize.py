@@ -72,6 +72,22 @@ def test_control_characters_name_their_code_points() -> None:
     assert "U+0000" in problem.message and "U+001B" in problem.message
 
 
+@pytest.mark.parametrize("invisible", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u200e", "\u200f"])
+def test_invisible_characters_are_dropped_so_names_that_read_alike_are_one(invisible: str) -> None:
+    assert value(PENALTY, "subject_name", f"{invisible}某某{invisible}有限公司{invisible}") == "某某有限公司"
+    assert value(PENALTY, "fine_amount", f"1{invisible}0") == Decimal(10)
+    assert normalize_value(PENALTY["subject_name"], invisible * 3) == (None, None)  # nothing visible: not given
+
+
+@pytest.mark.parametrize("bad", ["\ud800", "\udfff", "\u202e", "\u202a", "\u2066", "\u2069"])
+def test_lone_surrogates_and_bidirectional_overrides_are_refused_by_code_point(bad: str) -> None:
+    for name in ("subject_name", "facts", "subject_code", "document_number"):
+        _, problem = normalize_value(PENALTY[name], f"某某{bad}公司")
+        assert problem is not None and problem.code == "text.control_characters", name
+        assert f"U+{ord(bad):04X}" in problem.message
+        assert problem.message.encode("utf-8")  # the message itself never carries the surrogate
+
+
 # --- codes ----------------------------------------------------------------------------------------------------
 
 

@@ -39,3 +39,12 @@ def test_default_versions_of_one_decision_never_tie_and_stay_on_the_clock() -> N
     assert versions.next("a", 1001) == 1003  # the clock caught up, but 1002 was given already
     assert versions.next("b", 1001) == 1001
     assert versions.next("a", 5000) == 5000 and versions.next("c", 5000) == 5000
+
+
+def test_a_lone_surrogate_in_a_column_no_field_reads_cannot_stop_the_envelope_being_encoded() -> None:
+    from sgs.schemas.contracts import encode
+
+    record = penalty() | {"备注\udc80": "原文\ud800"}  # json.loads gives such text for "\udc80"
+    prepared = prepare_upsert(AUTHORITY, "penalty", record, source="gateway", now=NOW)
+    assert prepared.envelope is not None and prepared.envelope["original"]["备注\ufffd"] == "原文\ufffd"
+    assert encode("submission", prepared.envelope)

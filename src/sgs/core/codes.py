@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from sgs.core.text import to_halfwidth
+from sgs.core.text import INVISIBLE, to_halfwidth
 
 CodeKind = Literal["uscc", "org", "ric"]
 
@@ -188,7 +188,6 @@ def ric_check_character(first17: str) -> str | None:
 # --- normalization -------------------------------------------------------------------------------------------
 
 # Zero-width characters ride along with text pasted from spreadsheets and web pages; they are never part of a code.
-_INVISIBLE = {cp: None for cp in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF)}
 
 
 def normalize_code(text: str) -> str:
@@ -198,7 +197,7 @@ def normalize_code(text: str) -> str:
     # ASCII holds no full-width or zero-width characters: skip both translations (most codes arrive so).
     if text.isascii():
         return text.upper() if text.isalnum() else "".join(text.split()).upper()
-    return "".join(to_halfwidth(text).translate(_INVISIBLE).split()).upper()
+    return "".join(to_halfwidth(text).translate(INVISIBLE).split()).upper()
 
 
 def _quote(ch: str) -> str:

@@ -11,7 +11,7 @@ import re
 from typing import Literal
 
 from sgs.core.codes import check_uscc, normalize_code
-from sgs.core.text import to_halfwidth
+from sgs.core.text import INVISIBLE, INVISIBLE_CHARACTERS, to_halfwidth
 
 DecisionKind = Literal["licence", "penalty"]
 
@@ -22,13 +22,10 @@ DecisionKind = Literal["licence", "penalty"]
 _OPEN = "〔[(【〖﹝〘{"
 _CLOSE = "〕])】〗﹞〙}"
 _YEAR_IN_BRACKETS = re.compile(f"[{re.escape(_OPEN)}]([0-9]{{4}})[{re.escape(_CLOSE)}]")
-_INVISIBLE = {cp: None for cp in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF)}
 # Any character the normalization below would change: full-width forms and the ideographic space, zero-width
 # characters, whitespace (\s is str.isspace, what split() drops), and brackets other than 〔〕. Most numbers
 # are typed with 〔〕 and contain none of them; one search then replaces three translations and a substitution.
-_NOT_CANONICAL = re.compile(
-    f"[\uff01-\uff5e\u3000\u200b\u200c\u200d\u2060\ufeff\\s{re.escape(_OPEN[1:] + _CLOSE[1:])}]"
-)
+_NOT_CANONICAL = re.compile(f"[\uff01-\uff5e\u3000{INVISIBLE_CHARACTERS}\\s{re.escape(_OPEN[1:] + _CLOSE[1:])}]")
 
 
 def _official_year(match: re.Match[str]) -> str:
@@ -40,7 +37,7 @@ def normalize_document_number(text: str) -> str:
     """Half-width digits and letters, no whitespace, and 〔YYYY〕 whatever brackets held the year."""
     if _NOT_CANONICAL.search(text) is None:
         return text
-    compact = "".join(to_halfwidth(text).translate(_INVISIBLE).split())
+    compact = "".join(to_halfwidth(text).translate(INVISIBLE).split())
     return _YEAR_IN_BRACKETS.sub(_official_year, compact)
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal, cast, get_args
 import yaml
 
 from sgs.core.docnum import DecisionKind
-from sgs.core.text import to_halfwidth
+from sgs.core.text import INVISIBLE, to_halfwidth
 
 Kind = DecisionKind
 KINDS: tuple[Kind, ...] = ("licence", "penalty")
@@ -86,12 +86,9 @@ def header_key(name: str) -> str:
     return key.casefold()
 
 
-_VALUE_MAP = str.maketrans({"\u200b": None, "\u200c": None, "\u200d": None, "\u2060": None, "\ufeff": None})
-
-
 def value_key(text: str) -> str:
     """The form in which enumeration values are compared: half-width, no whitespace, case-folded."""
-    return "".join(to_halfwidth(text).translate(_VALUE_MAP).split()).casefold()
+    return "".join(to_halfwidth(text).translate(INVISIBLE).split()).casefold()
 
 
 # --- the objects ------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from sgs.core.codes import Reason, normalize_code, org_code_form, org_code_reaso
 from sgs.core.dates import check_date
 from sgs.core.fields import Enumeration, Field, ValueType, value_key
 from sgs.core.problems import Problem
-from sgs.core.text import control_characters, to_halfwidth
+from sgs.core.text import UNACCEPTABLE, to_halfwidth, unacceptable_characters, without_invisible
 
 Value = str | date | Decimal | tuple[str, ...]
 Normalized = tuple[Value | None, Problem | None]
@@ -39,8 +39,6 @@ LONG_TERM: Final = date(2099, 12, 31)
 # "17 zeros + X" is what the standard tells 个体工商户 without a unified code to enter; it means "none".
 USCC_PLACEHOLDERS: Final = frozenset({"00000000000000000X"})
 
-# Exactly Unicode category Cc without tab, LF and CR: a C-speed test before the per-character report.
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _AMOUNT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 _CURRENCY = str.maketrans({"¥": None, "￥": None})
@@ -94,18 +92,26 @@ def _shown(text: str, limit: int = 40) -> str:
 
 
 def normalize_text(field: Field, raw: object) -> Normalized:
-    """Trimmed text. HTML stays plain text (never interpreted or stripped: the public page escapes it);
-    control characters other than tab and line breaks are a problem naming their code points."""
+    """Trimmed text without invisible characters (text.INVISIBLE). HTML stays plain text (never interpreted or
+    stripped: the public page escapes it); control characters other than tab and line breaks, lone surrogates
+    and bidirectional overrides are a problem naming their code points."""
     text = raw if type(raw) is str else raw_text(raw)
     if text is None:
         return None, _type_problem(field, raw)
     value = text.strip()
+    if value.isprintable():  # false for every character dropped or refused below
+        return value or None, None
+    value = without_invisible(value).strip()
     if not value:
         return _ABSENT
-    if CONTROL.search(value) is not None:
-        names = "、".join(dict.fromkeys(control_characters(value)))
-        return None, Problem(field.name, "text.control_characters", f"{field.zh}含有控制字符 {names}，请删除后重新提交")
+    if UNACCEPTABLE.search(value) is not None:
+        return None, unacceptable(field, value)
     return value, None
+
+
+def unacceptable(field: Field, text: str) -> Problem:
+    names = "、".join(unacceptable_characters(text))
+    return Problem(field.name, "text.control_characters", f"{field.zh}含有控制字符或无效字符 {names}，请删除后重新提交")
 
 
 # --- codes -----------------------------------------------------------------------------------------------------------
@@ -118,8 +124,8 @@ def _code(
     text = raw if type(raw) is str else raw_text(raw)
     if text is None:
         return None, _type_problem(field, raw)
-    if CONTROL.search(text) is not None:
-        return normalize_text(field, text)
+    if UNACCEPTABLE.search(text) is not None:
+        return None, unacceptable(field, text)
     code = normalize(text)
     reason = judge(code)
     if reason is None:
@@ -150,8 +156,8 @@ def normalize_identifier(field: Field, raw: object) -> Normalized:
     text = raw_text(raw)
     if text is None:
         return None, _type_problem(field, raw)
-    if CONTROL.search(text) is not None:
-        return normalize_text(field, text)
+    if UNACCEPTABLE.search(text) is not None:
+        return None, unacceptable(field, text)
     return normalize_code(text) or None, None
 
 
@@ -229,7 +235,7 @@ def _parse_amount(field: Field, raw: object, implausible_wan: Decimal) -> Normal
             return _amount_problem(field, "amount.not_a_number", "应为数字（单位万元）")
         amount = raw
     elif isinstance(raw, str):
-        text = "".join(to_halfwidth(raw).translate(_CURRENCY).split())
+        text = "".join(without_invisible(to_halfwidth(raw)).translate(_CURRENCY).split())
         if not text:
             return None, None
         if text.endswith("万元"):

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sgs.core.text import without_surrogates
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -19,6 +21,11 @@ class Problem:
     field: str
     code: str
     message: str
+
+    def __post_init__(self) -> None:
+        # Messages quote the input, and an unknown field's name is input: a lone surrogate must not go with it.
+        object.__setattr__(self, "field", without_surrogates(self.field))
+        object.__setattr__(self, "message", without_surrogates(self.message))
 
     def as_dict(self) -> dict[str, str]:
         return {"field": self.field, "code": self.code, "message": self.message}

@@ -26,7 +26,6 @@ from sgs.core.decision import NATURAL_PERSON, SOLE_PROPRIETOR, Decision
 from sgs.core.docnum import decision_id, normalize_document_number
 from sgs.core.fields import KINDS, Field, Kind, KindTable, kind_table, resolve_header
 from sgs.core.normalize import (
-    CONTROL,
     DEFAULT_IMPLAUSIBLE_WAN,
     MEMO,
     MEMOIZED,
@@ -426,9 +425,11 @@ def validate(
         # control characters only when str.isprintable (false for every one of them) cannot rule them out.
         value: Value | None
         if how == _TEXT and type(raw_value) is str:
-            value = raw_value.strip()
-            text_size += len(value)
-            problem = None if value.isprintable() or CONTROL.search(value) is None else normalize_text(field, value)[1]
+            value = text = raw_value.strip()
+            problem = None
+            if not text.isprintable():  # line breaks, or characters normalize_text drops or refuses
+                value, problem = normalize_text(field, text)
+            text_size += len(text)
         elif how == _MEMOIZED and type(raw_value) is str:
             value, problem = memo.get((field, raw_value)) or normalize_memoized(field, raw_value)
         elif how == _IDENTIFIER and type(raw_value) is str and raw_value.isascii() and raw_value.isalnum():
