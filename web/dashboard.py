@@ -21,6 +21,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from sgs.connectors.search_indices import IndexNames
 from sgs.core.calendar import WorkingCalendar
 from sgs.core.dates import CHINA_TZ
+from sgs.core.decision import is_person_key
 from sgs.core.deadline import working_days_late
 from sgs.web.supervisors import Supervisor, SupervisorKeys
 
@@ -253,7 +254,13 @@ async def alerts_feed(
     es: AsyncElasticsearch, names: IndexNames, department: str = "", limit: int = ALERTS_SHOWN
 ) -> list[dict[str, Any]]:
     query = _scoped("licence_department_code", department)
-    return await _sources(es, names.alerts, query, [{"raised_at": "desc"}, {"alert_id": "asc"}], limit)
+    alerts = await _sources(es, names.alerts, query, [{"raised_at": "desc"}, {"alert_id": "asc"}], limit)
+    for alert in alerts:
+        # A natural person is grouped by a keyed hash of the ID number, which tells a supervisor nothing; the
+        # licence's 文号 identifies the person to the department that must act.
+        code = str(alert.get("subject_code") or "")
+        alert["subject"] = "自然人" if is_person_key(code) else code
+    return alerts
 
 
 async def _page(request: Request, who: Supervisor, department: str) -> Response:
@@ -309,6 +316,17 @@ async def api_dead_letters(request: Request, _who: Signed, department: str = "")
 EXPORTS = ("overdue", "at_risk", "pending", "departments", "dead_letters", "alerts")
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A cell Excel shows as the text it is: departments write the names and 文号 these lists hold, and a cell
+    starting with = + - @ would run as a formula on the supervisor's machine (OWASP "CSV injection")."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 @router.get("/export/{name}.csv")
 async def export(request: Request, name: str, _who: Signed, department: str = "") -> Response:
     """Any list of the dashboard as CSV (UTF-8 with BOM, for Excel)."""
@@ -323,7 +341,11 @@ async def export(request: Request, name: str, _who: Signed, department: str = ""
         rows = (await dead_letter_series(es, names, department))["totals"]
     elif name == "alerts":
         rows = [
-            {k: v for k, v in alert.items() if not isinstance(v, list | dict)}
+            {
+                k: "、".join(map(str, v)) if isinstance(v, list) else v
+                for k, v in alert.items()
+                if not isinstance(v, dict)
+            }
             for alert in await alerts_feed(es, names, department, limit=EXPORT_LIMIT)
         ]
     else:
@@ -332,7 +354,7 @@ async def export(request: Request, name: str, _who: Signed, department: str = ""
     if rows:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]), extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows)
     filename = f"sgs-{name}{'-' + department if department else ''}.csv"
     return Response(
         "\ufeff" + out.getvalue(),

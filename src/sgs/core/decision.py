@@ -61,6 +61,11 @@ def person_key(id_number: str, secret: bytes) -> str:
     return hmac.new(secret, id_number.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def is_person_key(key: str) -> bool:
+    """Whether a subject key is a natural person's keyed hash (person_key), not a unified code."""
+    return len(key) == 64
+
+
 def subject_key(decision: Decision, *, secret: bytes) -> str | None:
     """The key that groups a subject's decisions (sanction alerts, entity pages): the unified code for
     organizations and 个体工商户 that have one, the keyed hash of the ID number for natural persons (64 hex
