@@ -418,7 +418,8 @@ def create_app(
             read = rows
 
         with tempfile.TemporaryDirectory(prefix="sgs-import-") as folder:
-            path = Path(folder) / f"upload{suffix}"
+            (Path(folder) / "in").mkdir()  # beside the report, whatever the file is called
+            path = Path(folder) / "in" / _local_name(file.filename or "", suffix)
             await _save(file, path, settings.gateway_max_upload_bytes)
             try:
                 summary = await asyncio.to_thread(
@@ -456,6 +457,15 @@ def create_app(
         return JSONResponse({"broker": "up" if up else "down"}, status_code=200 if up else 503)
 
     return app
+
+
+def _local_name(filename: str, suffix: str) -> str:
+    """The name the upload is saved under, so that what the reader says names the clerk's file: its own name
+    without any folder (never a way out of the temporary folder), or upload<suffix> when that is unusable."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    if name in ("", ".", "..") or not name.isprintable() or len(name.encode("utf-8", "replace")) > 200:
+        return f"upload{suffix}"
+    return name
 
 
 async def _save(upload: UploadFile, path: Path, limit: int) -> None:

@@ -390,3 +390,13 @@ def test_what_names_no_decision_is_a_422_for_revoke_and_status(
     assert status.status_code == 422 and status.json()["error"]["code"] == "status.decision_id"
     assert "不是决定标识" in status.json()["error"]["message"]
     assert producer.sent == []
+
+
+def test_an_upload_is_saved_under_its_own_name_and_never_outside_its_folder() -> None:
+    from sgs.connectors.gateway.app import _local_name
+
+    assert _local_name("2025年12月行政处罚.xlsx", ".xlsx") == "2025年12月行政处罚.xlsx"
+    assert _local_name("C:\\Users\\科员\\许可.csv", ".csv") == "许可.csv"
+    assert _local_name("../../etc/x.csv", ".csv") == "x.csv"
+    for unusable in ("..", ".", "", "a\x00.csv", "坏\ud800.csv", "长" * 100 + ".csv"):
+        assert _local_name(unusable, ".csv") == "upload.csv"
