@@ -37,6 +37,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sgs.config import Settings
@@ -58,6 +59,13 @@ from sgs.core.problems import Problem
 Clock = Callable[[], datetime]
 MAX_VERSION = 2**63 - 1  # an Avro long: a larger version could not be encoded (a 500 instead of a 422)
 DECISION_SHAPES = "一条决定为 kind、record、version，一批为 decisions；"
+
+
+MALFORMED = "请求体不是有效的JSON，或不符合接口格式（见 /docs）"
+HTTP_ERRORS = {
+    404: ("request.not_found", "没有这个接口（见 /docs）"),
+    405: ("request.method", "该接口不支持此请求方法（见 /docs）"),
+}
 
 
 class GatewayError(Exception):
@@ -239,11 +247,21 @@ def create_app(
     async def malformed(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"where": list(e.get("loc", ())), "problem": e.get("msg", "")} for e in exc.errors()][:50]
         unknown = [_field_path(e.get("loc", ())) for e in exc.errors() if e.get("type") == "extra_forbidden"]
-        message = "请求体不是有效的JSON，或不符合接口格式（见 /docs）"
+        message = MALFORMED
         if unknown:
             shapes = DECISION_SHAPES if request.url.path == "/v1/decisions" else ""
             message = f"请求体含接口未定义的字段：{'、'.join(unknown[:10])}（{shapes}见 /docs）"
         return JSONResponse({"error": {"code": "request.malformed", "message": message, "errors": errors}}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """FastAPI's own refusals in the gateway's error format: a body it could not parse at all (JSON nested
+        past Python's recursion limit) is malformed like any other; unknown paths and methods say so."""
+        if exc.status_code == 400:
+            errors = [{"where": ["body"], "problem": str(exc.detail)}]
+            return JSONResponse({"error": {"code": "request.malformed", "message": MALFORMED, "errors": errors}}, 422)
+        code, message = HTTP_ERRORS.get(exc.status_code, (f"http.{exc.status_code}", str(exc.detail)))
+        return JSONResponse({"error": {"code": code, "message": message}}, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(BodyTooLargeError)
     async def too_large(_request: Request, exc: BodyTooLargeError) -> JSONResponse:
