@@ -140,3 +140,16 @@ def test_a_rebuild_masks_documents_published_before_a_rule_was_added() -> None:
     public, archive = documents_for(state, IndexNames("sgs-"), indexed_at=now, remask=True)
     assert PERSON_ID not in json.dumps(public.document, ensure_ascii=False)
     assert PERSON_ID in archive.document["facts"]  # the archive keeps what the department wrote
+
+
+def test_personal_numbers_in_the_other_text_of_enumerations_are_masked() -> None:
+    """其他-户口簿411502… is how clerks identify minors and people without a resident ID card."""
+    person = natural_person("licence", id_type=f"其他-户口簿{PERSON_ID}", subject_name="王五")
+    penalised = penalty(
+        penalty_categories=f"警告、其他-扣押{PERSON_ID}", legal_representative_id_type="其他-13812345678"
+    )
+    for kind, record in (("licence", person), ("penalty", penalised)):
+        text = json.dumps(public_view(_record(kind, record)), ensure_ascii=False)  # type: ignore[arg-type]
+        assert PERSON_ID not in text and "13812345678" not in text, text
+    view = public_view(_record("penalty", penalised))
+    assert f"其他-扣押{PERSON_ID[:6]}{'*' * 12}" in view["penalty_categories"]

@@ -2,10 +2,10 @@
 
 The public view is driven by the field table's publicity column (STANDARD.md §6): `never` fields are dropped,
 `masked` ones pass through `mask_id_number`. Personal numbers a clerk typed elsewhere are masked too: in free
-text (违法事实, 备注…) any run of 15–19 digits (resident ID numbers, bank cards) and any mobile number; in the
-subject's other code fields (工商注册号, 税务登记号…) a resident ID number (a 个体工商户's tax number is often its
-operator's), and for a natural person every such code. Both views are JSON-ready: dates as ISO strings,
-amounts (万元) as decimal strings, multi-valued fields as lists.
+text (违法事实, 备注…, and the "其他-…" text of enumerations) any run of 15–19 digits (resident ID numbers, bank
+cards) and any mobile number; in the subject's other code fields (工商注册号, 税务登记号…) a resident ID number (a
+个体工商户's tax number is often its operator's), and for a natural person every such code. Both views are
+JSON-ready: dates as ISO strings, amounts (万元) as decimal strings, multi-valued fields as lists.
 """
 
 from __future__ import annotations
@@ -96,7 +96,8 @@ def _maskable(kind: Kind) -> tuple[tuple[str, ValueType], ...]:
     return tuple((f.name, f.type) for f in fields_of(kind) if f.publicity == "public" and f.type in MASKED_TYPES)
 
 
-MASKED_TYPES = frozenset({"text", "identifier"})
+# Enumerations too: the free text of "其他-…" (其他-户口簿411502…, 其他-扣押…) is written by the clerk.
+MASKED_TYPES = frozenset({"text", "identifier", "enum", "enum_multi"})
 
 
 def masked_personal_data(document: dict[str, Any], kind: Kind) -> dict[str, Any]:
@@ -105,9 +106,12 @@ def masked_personal_data(document: dict[str, Any], kind: Kind) -> dict[str, Any]
     category = document.get("subject_category")
     for name, value_type in _maskable(kind):
         value = document.get(name)
+        if isinstance(value, list):  # a multi-valued enumeration
+            document[name] = [mask_personal_numbers(v) if isinstance(v, str) else v for v in value]
+            continue
         if not isinstance(value, str):
             continue
-        if value_type == "text":
+        if value_type != "identifier":
             document[name] = mask_personal_numbers(value)
         elif _identifies_a_person(value, category):
             document[name] = mask_id_number(value)
