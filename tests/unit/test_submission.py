@@ -266,6 +266,26 @@ def test_the_issuing_authority_takes_over_a_decision_another_department_reported
     assert "department.not_own" in codes(run(envelope(4, "revoke", department=stranger), corrected.stored, offset=2))
 
 
+def test_a_report_with_the_highest_version_cannot_outrank_the_authority_taking_over() -> None:
+    """Versions order one department's submissions: another's version 2^63-1 must not make every correction and
+    revoke of the issuing authority's own stale (they were dropped without a word)."""
+    proxy = penalty(source_department_code=OTHER_BUREAU, source_department="信阳市某代报单位")
+    hostile = run(envelope(2**63 - 1, department=OTHER_BUREAU) | {"decision": proxy})
+    assert hostile.outcome == "applied" and hostile.stored is not None
+    same_content = run(envelope(5) | {"decision": penalty()}, hostile.stored, offset=1)
+    assert same_content.outcome == "applied" and same_content.stored is not None
+    assert same_content.current is not None and same_content.current["department_code"] == ENV_BUREAU
+    assert same_content.stored.department_code == ENV_BUREAU
+    assert same_content.stored.sequence == hostile.stored.sequence + 1  # the public copy is written anew
+    # From then on the authority's own versions order its submissions, and the proxy can change nothing.
+    assert run(envelope(4, fine_amount="1"), same_content.stored, offset=2).outcome == "stale"
+    assert run(envelope(6, fine_amount="1"), same_content.stored, offset=2).outcome == "applied"
+    again = run(envelope(2**63 - 1, department=OTHER_BUREAU) | {"decision": proxy}, same_content.stored, offset=2)
+    assert "department.not_own" in codes(again)
+    revoked = run(envelope(3, "revoke"), hostile.stored, offset=1)
+    assert revoked.outcome == "applied" and revoked.current is not None and revoked.current["status"] == "revoked"
+
+
 def test_a_decision_date_that_is_itself_the_problem_starts_no_deadline_clock() -> None:
     """A date decades ahead would be tracked as pending on a provisional calendar year until then."""
     for wrong in ("2062-01-05", "1900-01-02"):

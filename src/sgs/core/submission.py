@@ -265,6 +265,16 @@ def _may_change(stored: Stored, department: str, decision_id: str) -> bool:
     return stored.department_code == department or decision_id.split(":", 2)[1:2] == [department]
 
 
+def _merged_with(stored: Stored | None, department: str) -> MergeState | None:
+    """The merge state a department's submission is ranked against. Versions order one department's
+    submissions; when the issuing authority takes over what another department reported in its name, that
+    department's versions say nothing about the authority's (a report sent with version 2^63-1 would otherwise
+    outrank every correction and revoke of the authority's own, and lock it out)."""
+    if stored is None or stored.department_code != department:
+        return None  # _may_change let only the issuing authority this far
+    return stored.merge
+
+
 def _revoke(
     envelope: Mapping[str, Any], stored: Stored | None, department: str, location: Location, now: datetime
 ) -> Handled:
@@ -288,7 +298,7 @@ def _revoke(
         # Nobody published it yet: only its issuing authority may block it, or B could lock A out of A's own.
         return _reject([Problem("department_code", "department.not_own", "只能撤销本部门作出的决定")], envelope)
     submission = MergeState(envelope["version"], "revoke", content_hash(None), str(envelope["event_id"]))
-    outcome, kept = merge(stored.merge if stored else None, submission)
+    outcome, kept = merge(_merged_with(stored, department), submission)
     if outcome is not Outcome.APPLIED or kept is None:
         return Handled(outcome.value, None, None, (), None, None, department, kind)
     sequence = (stored.sequence if stored else 0) + 1
@@ -346,13 +356,14 @@ def _upsert(
     decision = result.record
     archive = archive_view(decision)
     submission = MergeState(envelope["version"], "upsert", content_hash(archive), str(envelope["event_id"]))
-    outcome, kept = merge(stored.merge if stored else None, submission)
+    outcome, kept = merge(_merged_with(stored, department), submission)
     if outcome is not Outcome.APPLIED or kept is None:
         # A duplicate or an older version says nothing new: the decision date in force stays the tracker's.
         return Handled(outcome.value, None, None, (), None, None, department, kind)
     status = _status(decision, now)
     if (
         stored is not None
+        and stored.department_code == department  # a takeover is published anew, under the authority's name
         and stored.merge.operation == "upsert"
         and stored.merge.content_hash == kept.content_hash
         and stored.status == status
