@@ -169,6 +169,8 @@ def test_long_term() -> None:
         (0.2, "0.2"),
         (3, "3"),
         ("0", "0"),
+        ("-0", "0"),
+        ("￥0.2万元", "0.2"),
     ],
 )
 def test_amounts(raw: str | float, expected: str) -> None:
@@ -185,6 +187,8 @@ def test_amounts(raw: str | float, expected: str) -> None:
         ("abc", "amount.not_a_number"),
         ("1.2.3", "amount.not_a_number"),
         ("2000元", "amount.unit"),
+        ("¥500", "amount.unit"),  # ¥ means 元: 500 万元 would be a fine of ¥5,000,000
+        ("￥2,000", "amount.unit"),
         ("2000", "amount.implausible"),
         (100000, "amount.implausible"),
         ("0.0000001", "amount.precision"),
@@ -194,6 +198,10 @@ def test_amounts(raw: str | float, expected: str) -> None:
 )
 def test_bad_amounts(raw: str | float, code: str) -> None:
     assert problem_code(PENALTY, "fine_amount", raw) == code
+
+
+def test_a_zero_is_shown_without_a_sign() -> None:
+    assert str(value(PENALTY, "fine_amount", "-0")) == "0"
 
 
 def test_yuan_amounts_suggest_the_wan_value() -> None:

@@ -246,6 +246,11 @@ def test_control_characters() -> None:
     assert problems("penalty", penalty(facts="事实\x07")) == {("facts", "text.control_characters")}
 
 
+def test_a_fine_of_zero_is_no_fine_amount() -> None:
+    assert problems("penalty", penalty(penalty_categories="罚款", fine_amount="0")) == {("fine_amount", "amount.zero")}
+    valid("penalty", penalty(penalty_categories="警告", fine_amount="0"))
+
+
 def test_invisible_characters_leave_the_record_as_it_reads() -> None:
     record = valid("penalty", penalty(subject_name="某\u200b某有限\ufeff公司", facts="第一行\n第\u200d二行"))
     assert record.values["subject_name"] == "某某有限公司" and record.values["facts"] == "第一行\n第二行"

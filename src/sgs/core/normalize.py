@@ -235,15 +235,16 @@ def _parse_amount(field: Field, raw: object, implausible_wan: Decimal) -> Normal
             return _amount_problem(field, "amount.not_a_number", "应为数字（单位万元）")
         amount = raw
     elif isinstance(raw, str):
-        text = "".join(without_invisible(to_halfwidth(raw)).translate(_CURRENCY).split())
+        plain = "".join(without_invisible(to_halfwidth(raw)).split())
+        text = plain.translate(_CURRENCY)
         if not text:
             return None, None
         if text.endswith("万元"):
             text = text[:-2]
         elif text.endswith("万"):
             text = text[:-1]
-        elif text.endswith("元"):
-            number = text[:-1]
+        elif text.endswith("元") or text != plain:  # ¥500 is 500 元, as much as 500元 is
+            number = text[:-1] if text.endswith("元") else text
             hint = ""
             if _AMOUNT.fullmatch(number.replace(",", "")):
                 hint = f"，应填{_format_wan(Decimal(number.replace(',', '')) / 10000)}"
@@ -269,6 +270,8 @@ def _format_wan(amount: Decimal, grouping: str = "") -> str:
 
 
 def _check_amount(field: Field, amount: Decimal, implausible_wan: Decimal) -> Normalized:
+    if amount.is_zero():
+        amount = amount.copy_abs()  # "-0" is 0, and is shown so
     if amount < 0:
         return _amount_problem(field, "amount.negative", f"不能为负数（{_format_wan(amount)}）")
     if amount >= implausible_wan:

@@ -467,6 +467,12 @@ def validate(
         for field in plan.conditional:
             if field.name in absent and _condition_holds(field, values):
                 problems.append(Problem(field.name, "field.required", _required_message(field, table)))
+    for field in plan.conditional:
+        amount = values.get(field.name)
+        if isinstance(amount, Decimal) and amount.is_zero() and _condition_holds(field, values):
+            # 罚款 of 0 万元: a placeholder, not the amount the rule asks for.
+            message = f"{field.zh}为0：{_required_message(field, table)}，应填写实际金额（万元）"
+            problems.append(Problem(field.name, "amount.zero", message))
 
     _check_lengths(plan, values, bad, problems, text_size)
     _check_id_numbers(plan, values, bad, problems, today)
