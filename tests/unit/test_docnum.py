@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from sgs.core.docnum import decision_id, normalize_document_number
 
-BRACKETS = ["〔〕", "［］", "[]", "（）", "()", "【】", "〖〗", "﹝﹞", "〘〙", "｛｝", "{}"]
+DOCUMENT_NUMBER_CHARACTERS = "信环罚号第 　0123456789０１２３〔〕[]（）()【】{}ＡaZ-\u200b﹙﹚𝟐①㈠"
+BRACKETS = ["〔〕", "［］", "[]", "（）", "()", "【】", "〖〗", "﹝﹞", "〘〙", "｛｝", "{}", "﹙﹚", "﹛﹜"]
 
 
 def test_standard_examples_are_one_decision() -> None:
@@ -26,6 +27,11 @@ def test_whitespace_and_fullwidth() -> None:
     assert normalize_document_number("ＸＫ－２０２４－００１") == "XK-2024-001"
 
 
+def test_compatibility_forms_are_one_decision() -> None:
+    assert normalize_document_number("信环罚〔𝟐𝟎𝟐𝟔〕𝟏𝟐号") == "信环罚〔2026〕12号"  # mathematical digits
+    assert normalize_document_number("信环罚﹙2026﹚12号") == "信环罚〔2026〕12号"  # small parentheses
+
+
 def test_brackets_not_around_a_year_are_kept() -> None:
     assert normalize_document_number("豫(信)环罚[2024]12号") == "豫(信)环罚〔2024〕12号"
     assert normalize_document_number("信环罚[24]12号") == "信环罚[24]12号"
@@ -38,7 +44,7 @@ def test_empty() -> None:
 
 
 @settings(max_examples=300)
-@given(st.text(alphabet=st.sampled_from("信环罚号第 　0123456789０１２３〔〕[]（）()【】{}ＡaZ-\u200b"), max_size=30))
+@given(st.text(alphabet=st.sampled_from(DOCUMENT_NUMBER_CHARACTERS), max_size=30))
 def test_idempotent(text: str) -> None:
     once = normalize_document_number(text)
     assert normalize_document_number(once) == once

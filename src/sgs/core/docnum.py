@@ -8,6 +8,7 @@ by the caller — only the id uses the normalized form.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Literal
 
 from sgs.core.codes import check_uscc, normalize_code
@@ -34,7 +35,10 @@ def _official_year(match: re.Match[str]) -> str:
 
 
 def normalize_document_number(text: str) -> str:
-    """Half-width digits and letters, no whitespace, and 〔YYYY〕 whatever brackets held the year."""
+    """Half-width digits and letters, no whitespace, and 〔YYYY〕 whatever brackets held the year. Compatibility
+    forms are folded first (NFKC): ﹙2026﹚ and 𝟐𝟎𝟐𝟔 read as (2026) and 2026, and must not make a second decision."""
+    if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
     if _NOT_CANONICAL.search(text) is None:
         return text
     compact = "".join(to_halfwidth(text).translate(INVISIBLE).split())
