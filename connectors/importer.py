@@ -26,7 +26,15 @@ from typing import IO, Any
 from sgs.config import Settings
 from sgs.connectors.publisher import Prepared, Publisher, Receipt, prepare_upsert
 from sgs.connectors.row_checks import RowCheck, checked_rows
-from sgs.connectors.templates import Row, TemplateError, detect_kind, file_format, read_rows, workbook_kind
+from sgs.connectors.templates import (
+    EXCEL_CELL_LIMIT,
+    Row,
+    TemplateError,
+    detect_kind,
+    file_format,
+    read_rows,
+    workbook_kind,
+)
 from sgs.core.fields import Kind, kind_table
 from sgs.core.problems import Problem
 from sgs.core.text import without_surrogates
@@ -140,7 +148,15 @@ class ErrorReport:
         if first:
             assert self._headers is not None
             self._open([REPORT_ROW, REPORT_PROBLEMS, *self._headers])
-        self._write([row_number, describe(self.kind, problems), *cells])
+        described = describe(self.kind, problems)
+        if self._sheet is not None:
+            headers = self._headers or []
+            cut = [h for h, c in zip(headers, cells, strict=True) if isinstance(c, str) and len(c) > EXCEL_CELL_LIMIT]
+            if cut:  # openpyxl keeps what Excel can hold; publishing the report again refuses such a cell
+                described += (
+                    f"；{'、'.join(cut)}超过Excel单元格上限{EXCEL_CELL_LIMIT:,}字，本报告中已截断，请从原文件复制"
+                )
+        self._write([row_number, described, *cells])
 
     def _placed(self, columns: Sequence[tuple[str, object]]) -> list[object]:
         """The row's cells in the report's columns: the n-th cell under a header in that header's n-th column.

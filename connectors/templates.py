@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -310,7 +311,30 @@ def _xlsx_rows(path: Path, kind: Kind | None) -> Iterator[Row]:
         merged = sheet.merged_cells()
     except XlsxError as exc:
         raise TemplateError(f"无法读取工作簿 {path.name}：{exc}") from exc
-    return _sheet_rows(_unbroken(sheet.rows(), path), merged)
+    return _whole_cells(_sheet_rows(_unbroken(sheet.rows(), path), merged))
+
+
+# Excel holds at most 32,767 characters in a cell and cuts what is longer (openpyxl too, writing an error
+# report): a cell exactly that long has most likely lost its end.
+EXCEL_CELL_LIMIT = 32_767
+
+
+def _whole_cells(rows: Iterator[Row]) -> Iterator[Row]:
+    """The rows, a row with a cell as long as Excel allows refused: publishing it would publish cut text."""
+    for row in rows:
+        full = [h for h, v in row.values.items() if type(v) is str and len(v) >= EXCEL_CELL_LIMIT]
+        if full:
+            cut = tuple(
+                Problem(
+                    _field_name(header),
+                    "cell.truncated",
+                    f"“{header}”一格正好{EXCEL_CELL_LIMIT:,}字，即Excel单元格的上限，内容可能已被截断"
+                    "（错误报告中更长的格即被截断）：请核对完整内容，改用CSV或JSON lines提交",
+                )
+                for header in full
+            )
+            row = dataclasses.replace(row, problems=row.problems + cut)
+        yield row
 
 
 def _unbroken(rows: Iterator[list[object]], path: Path) -> Iterator[list[object]]:

@@ -337,3 +337,34 @@ def test_a_lone_surrogate_from_json_lines_is_refused_and_reported_not_a_crash(tm
         (line,) = list(csv.DictReader(report))
     assert line["subject_name"] == "某某\ufffd公司" and line["备注\ufffd"] == "x"
     assert "U+D800" in line[REPORT_PROBLEMS]
+
+
+def test_a_cell_cut_to_excels_limit_in_a_workbook_report_is_refused_when_published_again(tmp_path: Path) -> None:
+    """Excel (and openpyxl) hold 32,767 characters a cell: publishing the report unchanged must not publish the
+    cut text as if it were the decision's."""
+    from sgs.connectors.templates import EXCEL_CELL_LIMIT
+
+    record = numbered(1)[0] | {"违法事实": "违" * 40_000, "处罚决定日期": "2025-02-30"}
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(list(record))
+    sheet.append(list(record.values()))
+    path = tmp_path / "p.xlsx"
+    book.save(path)  # openpyxl cuts the 40,000 characters as Excel would: the input itself is cut
+    first = dry_run(path)
+    assert first.invalid == 1 and first.problem_codes["cell.truncated"] == 1
+    assert first.report is not None
+    report = load_workbook(first.report).active
+    assert report is not None
+    (cells,) = report.iter_rows(min_row=2, values_only=True)
+    assert len(str(cells[2 + list(record).index("违法事实")])) == EXCEL_CELL_LIMIT
+    assert "cell.truncated" in str(cells[1])
+    fixed = first.report.with_name("fixed.xlsx")
+    report_book = load_workbook(first.report)
+    fixed_sheet = report_book.active
+    assert fixed_sheet is not None
+    fixed_sheet.cell(row=2, column=3 + list(record).index("处罚决定日期"), value="2025-02-03")
+    report_book.save(fixed)
+    again = dry_run(fixed)  # the date corrected, the cut text left as it is
+    assert again.invalid == 1 and set(again.problem_codes) == {"cell.truncated"}
