@@ -113,11 +113,29 @@ def test_personal_numbers_are_found_however_they_are_written() -> None:
         "411502-19900101-1234": "411502-********-****",
         "4115 0219 9001 0112 34": "4115 02** **** **** **",
         "卡号6222 0212 3456 7890 123": "卡号6222 02** **** **** ***",
+        "手机138.1234.5678": "手机138.****.****",
+        "411502 1995 0808 1269": "411502 **** **** ****",
+        "411502—19950808—1269": "411502—********—****",
+        "411502\u300019950808\u30001269": "411502\u3000********\u3000****",
+        "411502.1995.08.08.1269": "411502.****.**.**.****",
+        "411502  19950808  1269": "411502  ********  ****",
+        "411502,19950808,126X": "411502,********,****",  # the check character is wrong: still someone's number
+        "41150219950808 1269": "411502******** ****",
+        "2025.1.1 411502/19950808/1269": "2025.1.1 411502/********/****",
     }
     for text, masked in written.items():
         assert mask_personal_numbers(text) == masked
         assert mask_personal_numbers(masked) == masked  # masking twice changes nothing
-    for plain in ("2024年12月5日", "罚款1,000,000元", "0376-1234567", "信环罚〔2025〕12号", "第123456789号"):
+    plain_texts = (
+        "2024年12月5日",
+        "罚款1,000,000元",
+        "0376-1234567",
+        "信环罚〔2025〕12号",
+        "第123456789号",
+        "违反第12、13、14、15、16、17、18、19条",
+        "2024-03-05至2024-03-06 2025.01.01",
+    )
+    for plain in plain_texts:
         assert mask_personal_numbers(plain) == plain
 
 
@@ -153,3 +171,19 @@ def test_personal_numbers_in_the_other_text_of_enumerations_are_masked() -> None
         assert PERSON_ID not in text and "13812345678" not in text, text
     view = public_view(_record("penalty", penalised))
     assert f"其他-扣押{PERSON_ID[:6]}{'*' * 12}" in view["penalty_categories"]
+
+
+@settings(max_examples=300)
+@given(
+    st.dates(date(1940, 1, 1), date(2007, 12, 31)),
+    st.lists(st.sampled_from([" ", "-", "—", "\u3000", ".", "/", "_", ",", "  ", " - "]), min_size=1, max_size=4),
+    st.sampled_from(["", "身份证号", "（", "2025.1.1 "]),
+)
+def test_a_resident_id_number_split_anyhow_is_masked(born: date, separators: list[str], before: str) -> None:
+    number = make_ric("411502", born)
+    cuts = [6, 10, 12, 14][: len(separators)]
+    parts = [number[a:b] for a, b in zip([0, *cuts], [*cuts, 18], strict=True)]
+    text = before + "".join(part + sep for part, sep in zip(parts, [*separators, ""], strict=True))
+    masked = mask_personal_numbers(text)
+    assert number[6:17] not in "".join(ch for ch in masked if ch.isdigit()), (text, masked)
+    assert mask_personal_numbers(masked) == masked
