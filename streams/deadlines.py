@@ -113,6 +113,7 @@ class DeadlineTracker:
         self.table = app.Table(f"{ctx.settings.topic_prefix}deadlines", key_type=str)
         self.notice_codec, self.event_codec = ctx.codec("deadline_notice"), ctx.codec("deadline_event")
         self.alarms = AlarmIndex()
+        self.reported: set[tuple[str, str]] = set()  # the sgs_deadlines_open series this worker sets
         metrics.CALENDAR_LAST_YEAR.set(max(self.calendar.years(), default=0))
         self.table.on_recover(self._rebuild_alarms)
         app.timer(ctx.settings.deadline_check_interval)(self._send_due_checks)
@@ -207,6 +208,5 @@ class DeadlineTracker:
         if due:
             await self.outbox.delivered()
             log.info("deadline checks sent for %d decisions (clock %s)", len(due), now.isoformat())
-        for (department, state), count in self.alarms.by_group.items():
-            metrics.DEADLINES_OPEN.labels(department, state).set(count)
+        self.reported = metrics.report_open(self.alarms.by_group, self.reported)
         metrics.DEADLINES_PROVISIONAL.set(self.alarms.provisional)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import Counter, Gauge, Histogram
 
 SUBMISSIONS = Counter(
@@ -43,3 +45,15 @@ ES_REJECTED = Counter("sgs_elasticsearch_rejected_total", "Documents Elasticsear
 CONSUMER_LAG = Gauge(
     "sgs_consumer_lag_messages", "Messages not yet consumed, by topic and partition.", ["topic", "partition"]
 )
+
+
+def report_open(counts: Mapping[tuple[str, str], int], reported: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Set sgs_deadlines_open to `counts` ((department, state) → items), removing the series reported before
+    that `counts` no longer has: after a rebalance a department whose partitions moved to another worker would
+    otherwise keep its last value here too (counted twice, or an overdue alert that never clears). Returns the
+    series now reported."""
+    for department, state in reported - counts.keys():
+        DEADLINES_OPEN.remove(department, state)
+    for (department, state), count in counts.items():
+        DEADLINES_OPEN.labels(department, state).set(count)
+    return set(counts)

@@ -77,3 +77,17 @@ def test_rules_and_dashboards_name_only_metrics_the_code_exports() -> None:
     used = {name for expr in rule_expressions() + dashboard_expressions() for name in METRIC.findall(expr)}
     assert used, "no sgs metric found in the rules and dashboards"
     assert used <= known, f"not exported by any sgs process: {sorted(used - known)}"
+
+
+def test_open_deadline_series_of_departments_that_moved_away_are_removed() -> None:
+    from sgs.streams.metrics import report_open
+
+    def value(department: str, state: str) -> float | None:
+        return REGISTRY.get_sample_value("sgs_deadlines_open", {"department": department, "state": state})
+
+    reported = report_open({("甲", "overdue"): 1, ("乙", "pending"): 2}, set())
+    assert value("甲", "overdue") == 1 and value("乙", "pending") == 2
+    # A rebalance: the worker's alarms are rebuilt without 甲's partition.
+    reported = report_open({("乙", "pending"): 3}, reported)
+    assert value("甲", "overdue") is None and value("乙", "pending") == 3
+    report_open({}, reported)
