@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from elasticsearch import AsyncElasticsearch
@@ -21,8 +21,8 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from sgs.connectors.search_indices import IndexNames
 from sgs.core.calendar import WorkingCalendar
 from sgs.core.dates import CHINA_TZ
-from sgs.core.decision import is_person_key
 from sgs.core.deadline import working_days_late
+from sgs.core.decision import is_person_key
 from sgs.web.supervisors import Supervisor, SupervisorKeys
 
 LIST_LIMIT = 500  # rows of a list on the page; its CSV export has every row (up to EXPORT_LIMIT)
@@ -253,14 +253,34 @@ async def dead_letter_series(es: AsyncElasticsearch, names: IndexNames, departme
 async def alerts_feed(
     es: AsyncElasticsearch, names: IndexNames, department: str = "", limit: int = ALERTS_SHOWN
 ) -> list[dict[str, Any]]:
-    query = _scoped("licence_department_code", department)
+    # A department's alerts are those it is told of: about its licences, and about subjects it watches.
+    query = _scoped("notify_department_code", department)
     alerts = await _sources(es, names.alerts, query, [{"raised_at": "desc"}, {"alert_id": "asc"}], limit)
     for alert in alerts:
-        # A natural person is grouped by a keyed hash of the ID number, which tells a supervisor nothing; the
-        # licence's 文号 identifies the person to the department that must act.
+        # A subject without a unified code is grouped by a keyed hash of its ID number, which tells a supervisor
+        # nothing; the licence's 文号 identifies it to the department that must act.
         code = str(alert.get("subject_code") or "")
-        alert["subject"] = "自然人" if is_person_key(code) else code
+        if is_person_key(code):
+            alert["subject"], alert["subject_code"] = "（无统一社会信用代码）", ""  # nor is the hash exported
+        else:
+            alert["subject"] = code
+        alert["raised"] = _beijing_time(alert.get("raised_at"))
+        alert["severity_zh"] = SEVERITIES.get(alert.get("severity", ""), alert.get("severity", ""))
     return alerts
+
+
+SEVERITIES = {"high": "高", "medium": "中", "low": "低"}
+
+
+def _beijing_time(value: object) -> str:
+    """A stored UTC time as the supervisors read every other time: Beijing time, to the second."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value or "")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
 async def _page(request: Request, who: Supervisor, department: str) -> Response:
@@ -355,7 +375,9 @@ async def export(request: Request, name: str, _who: Signed, department: str = ""
         writer = csv.DictWriter(out, fieldnames=list(rows[0]), extrasaction="ignore")
         writer.writeheader()
         writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows)
-    filename = f"sgs-{name}{'-' + department if department else ''}.csv"
+    # Only a code's letters and digits go into the header: anything else (中, CR LF) cannot travel in it.
+    named = department if department.isascii() and department.isalnum() else ""
+    filename = f"sgs-{name}{'-' + named if named else ''}.csv"
     return Response(
         "\ufeff" + out.getvalue(),
         media_type="text/csv; charset=utf-8",

@@ -26,6 +26,11 @@ def _default_state() -> Path:
     return Path.home() / ".local" / "state" / "sgs"
 
 
+# Known to everyone who reads this file: with it, a natural person's key (an HMAC of the ID number) is reversed
+# by trying the few million numbers of one region and birth year. `sgs worker` warns while it is in use.
+DEVELOPMENT_PERSON_KEY_SECRET = "sgs-local-development-only"  # noqa: S105 - replaced in production
+
+
 @dataclass(frozen=True)
 class Settings:
     """Settings with their defaults; each can be overridden by `SGS_<NAME>` (e.g. `SGS_KAFKA_PORT=19092`)."""
@@ -77,7 +82,7 @@ class Settings:
     # How often each worker looks for deadlines that passed (seconds).
     deadline_check_interval: float = 5.0
     # Secret for the keyed hash that identifies natural persons without their ID numbers.
-    person_key_secret: str = "sgs-local-development-only"  # noqa: S105 - replace in production
+    person_key_secret: str = DEVELOPMENT_PERSON_KEY_SECRET
     # Operator-supplied working-day arrangement files (YAML/TOML) that extend chinese-calendar.
     calendar_dir: Path | None = None
     # The HTTP ingest gateway: where it listens, how much one request may carry, how fast a department may send.

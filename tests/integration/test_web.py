@@ -234,6 +234,9 @@ def test_no_full_id_number_is_served_anywhere(web: Web, corpus: Corpus, supervis
     for text in served:
         assert not FULL_ID.search(text), FULL_ID.search(text)
     assert masked in served[1]
+    for department in ("中", "a\r\nX-Injected: 1"):  # neither may reach the Content-Disposition header
+        odd = httpx.get(f"{web.url}/dashboard/export/alerts.csv", params={"department": department}, auth=auth)
+        assert odd.status_code == 200 and "x-injected" not in odd.headers
 
 
 def test_a_revoked_record_is_not_findable(web: Web, corpus: Corpus) -> None:

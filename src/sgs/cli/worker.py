@@ -6,7 +6,7 @@ import dataclasses
 
 import click
 
-from sgs.config import Settings
+from sgs.config import DEVELOPMENT_PERSON_KEY_SECRET, Settings
 
 
 @click.command()
@@ -20,6 +20,12 @@ def worker(web_port: int | None, loglevel: str) -> None:
     from sgs.streams.prepare import prepare
 
     settings = Settings.from_env()
+    if settings.person_key_secret == DEVELOPMENT_PERSON_KEY_SECRET:
+        click.echo(
+            "警告：SGS_PERSON_KEY_SECRET 未设置，自然人标识使用公开的开发密钥，可由证件号反推；生产环境必须设置"
+            " (warning: natural persons' keys use the public development secret)",
+            err=True,
+        )
     if web_port is not None:
         settings = dataclasses.replace(settings, worker_web_port=web_port)
     prepare(settings)
