@@ -89,7 +89,10 @@ class SearchParams:
 
     @property
     def empty(self) -> bool:
-        return not (self.q or self.code or self.document_number or self.department or self.category)
+        """Nothing asked (the front page as first opened): no search. Any filter alone is a search (all
+        penalties of 2026, one department's decisions), newest first unless sorted otherwise."""
+        filters = (self.q, self.code, self.document_number, self.kind, self.department, self.category)
+        return not any(filters) and self.date_from is None and self.date_to is None
 
     def as_query(self) -> dict[str, str]:
         """The non-default parameters, for links to other pages of the same search."""
@@ -218,7 +221,7 @@ def build(params: SearchParams) -> dict[str, Any]:
         "size": params.size if start + params.size <= MAX_WINDOW else 0,
         "track_total_hits": MAX_WINDOW,  # exact up to the last result a page can show; "gte" past it
     }
-    if params.sort == "newest":
+    if params.sort == "newest" or (params.sort == "relevance" and not params.q):  # no words: nothing to rank by
         body["sort"] = [{"decision_date": "desc"}, {"decision_id": "asc"}]
     elif params.sort == "oldest":
         body["sort"] = [{"decision_date": "asc"}, {"decision_id": "asc"}]

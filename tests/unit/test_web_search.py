@@ -270,3 +270,12 @@ def test_bad_numbers_are_a_422_with_the_reason_never_a_500() -> None:
         answer = client.get("/api/v1/search", params={"q": "罚款", "page": "9" * 4_301})
         assert answer.status_code == 422 and answer.json()["error"]["code"] == "query.page"
         assert client.get("/", params={"q": "罚款", "page": "٣"}).status_code == 422
+
+
+def test_a_filter_alone_is_a_search_newest_first() -> None:
+    for query in ({"kind": "penalty"}, {"date_from": "2026-01-01"}, {"department": "11411500005000018R"}):
+        params = parse(query)
+        assert not params.empty
+        assert build(params)["sort"] == [{"decision_date": "desc"}, {"decision_id": "asc"}]
+    assert parse({}).empty
+    assert "sort" not in build(parse({"q": "某某公司"}))  # words: ranked by relevance
