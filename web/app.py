@@ -36,6 +36,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sgs.config import Settings
 from sgs.connectors import search_client
+from sgs.connectors.api_docs import mount_docs
 from sgs.connectors.gateway.limits import TokenBuckets
 from sgs.connectors.search_indices import IndexNames, public_query_filter
 from sgs.core.calendar import load_calendar
@@ -46,7 +47,6 @@ from sgs.web.guard import FastJSONResponse, PublicGuard
 from sgs.web.supervisors import SupervisorKeys
 
 HERE = Path(__file__).resolve().parent
-CHECKOUT_ASSETS = HERE.parent / "deploy" / "web" / "node_modules"  # `make setup` runs npm ci there
 ENTITY_LIMIT = 200
 
 
@@ -78,7 +78,10 @@ def create_app(
             if elasticsearch is None:
                 await parts["es"].close()
 
-    app = FastAPI(title="sgs 信用信息公示查询", version="1", description=__doc__, lifespan=lifespan, redoc_url=None)
+    app = FastAPI(
+        title="sgs 信用信息公示查询", version="1", description=__doc__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+    mount_docs(app, "sgs 信用信息公示查询 API", settings.web_assets)
     app.state.parts = parts
     app.state.settings = settings
     app.state.clock = clock
@@ -89,7 +92,7 @@ def create_app(
         kinds={kind: kind_table(kind).zh for kind in KINDS}, categories=search.PENALTY_CATEGORIES
     )
     app.state.templates = templates
-    echarts = (settings.web_assets_path or CHECKOUT_ASSETS) / "echarts" / "dist"
+    echarts = settings.web_assets / "echarts" / "dist"
     if echarts.is_dir():  # before /static, which would answer for it otherwise
         app.mount("/static/vendor/echarts", StaticFiles(directory=echarts), name="echarts")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -31,9 +31,7 @@ from typing import Annotated, Any, Literal
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from starlette.datastructures import Headers
@@ -42,6 +40,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sgs.config import Settings
 from sgs.connectors import feedback, search_client
+from sgs.connectors.api_docs import mount_docs
 from sgs.connectors.departments import Department, DepartmentDirectory
 from sgs.connectors.gateway import metrics
 from sgs.connectors.gateway.limits import TokenBuckets
@@ -230,7 +229,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.parts = parts
-    _docs(app)
+    mount_docs(app, "sgs 报送网关 API", settings.web_assets)
 
     @app.exception_handler(GatewayError)
     async def gateway_error(_request: Request, exc: GatewayError) -> JSONResponse:
@@ -536,20 +535,3 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
-
-
-def _docs(app: FastAPI) -> None:
-    """Swagger UI from the swagger-ui-bundle package, so /docs works without a CDN."""
-    import swagger_ui_bundle
-
-    app.mount("/docs-static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="sgs 报送网关 API",
-            swagger_js_url="/docs-static/swagger-ui-bundle.js",
-            swagger_css_url="/docs-static/swagger-ui.css",
-            swagger_favicon_url="/docs-static/favicon-32x32.png",
-        )

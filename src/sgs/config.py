@@ -100,12 +100,17 @@ class Settings:
     web_burst: float = 60.0
     # Supervisors' dashboard credentials (hashed), kept by `sgs supervisors`; empty: <state_dir>/supervisors.json.
     supervisors_path: Path | None = None
-    # npm's node_modules holding ECharts for the dashboard; empty: deploy/web/node_modules of this checkout.
+    # npm's node_modules holding ECharts (the dashboard) and Swagger UI (/docs); empty: this checkout's.
     web_assets_path: Path | None = None
 
     @property
     def supervisors_file(self) -> Path:
         return self.supervisors_path or self.state_dir / "supervisors.json"
+
+    @property
+    def web_assets(self) -> Path:
+        # `make setup` runs npm ci in deploy/web (src/sgs/deploy is a link to the checkout's deploy/).
+        return self.web_assets_path or Path(__file__).resolve().parent / "deploy" / "web" / "node_modules"
 
     @property
     def kafka_servers(self) -> str:

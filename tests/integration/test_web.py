@@ -392,3 +392,17 @@ def test_the_dashboard_in_chromium(web: Web, browser: Browser, supervisor: tuple
     page.screenshot(path=str(ARTIFACTS / "web-dashboard.png"), full_page=True)
     assert not errors, errors
     context.close()
+
+
+def test_the_api_docs_render_under_the_content_security_policy(web: Web, browser: Browser) -> None:
+    page = browser.new_page()
+    refused: list[str] = []
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    page.goto(f"{web.url}/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=20_000)
+    assert "信用信息公示查询" in page.inner_text(".swagger-ui .info .title")
+    assert page.locator(".opblock").count() >= 1  # the operations were read from /openapi.json
+    page.screenshot(path=str(ARTIFACTS / "web-docs.png"), full_page=True)
+    assert not refused, refused
