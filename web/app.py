@@ -33,6 +33,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sgs.config import Settings
 from sgs.connectors import search_client
@@ -48,6 +49,9 @@ from sgs.web.supervisors import SupervisorKeys
 
 HERE = Path(__file__).resolve().parent
 ENTITY_LIMIT = 200
+
+
+HTTP_MESSAGES = {404: "没有这个页面或接口", 405: "不支持此请求方法"}
 
 
 class PublicError(Exception):
@@ -107,6 +111,17 @@ def create_app(
             request, "error.html", {"message": exc.message, "status": exc.status}, status_code=exc.status
         )
         return page
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """FastAPI's own refusals (unknown page, method) and the dashboard's, as the portal's other errors:
+        Chinese, an HTML page for pages, the JSON error format for /api/ (the headers kept: a 401 asks for the
+        supervisors' credentials)."""
+        detail = exc.detail if isinstance(exc.detail, str) and not exc.detail.isascii() else None
+        message = detail or HTTP_MESSAGES.get(exc.status_code, f"请求无法处理（HTTP {exc.status_code}）")
+        response = await public_error(request, PublicError(exc.status_code, f"http.{exc.status_code}", message))
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(ApiError)
     @app.exception_handler(TransportError)

@@ -406,3 +406,13 @@ def test_the_api_docs_render_under_the_content_security_policy(web: Web, browser
     assert page.locator(".opblock").count() >= 1  # the operations were read from /openapi.json
     page.screenshot(path=str(ARTIFACTS / "web-docs.png"), full_page=True)
     assert not refused, refused
+
+
+def test_unknown_pages_and_methods_answer_in_chinese_in_the_portals_formats(web: Web) -> None:
+    page = httpx.get(f"{web.url}/entity/a/b")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "没有这个页面" in page.text
+    api = httpx.delete(f"{web.url}/api/v1/search")
+    assert api.status_code == 405 and api.json()["error"]["message"] == "不支持此请求方法"
+    challenge = httpx.get(f"{web.url}/dashboard")
+    assert challenge.status_code == 401 and challenge.headers["www-authenticate"].startswith("Basic")
