@@ -7,7 +7,7 @@ function percent(value) { return value === null || value === undefined ? "—" :
 const charts = {
   "on-time": (data) => ({
     title: { text: "按时公示率（按周）", left: "center", textStyle: { fontSize: 14 } },
-    tooltip: { trigger: "axis", valueFormatter: percent },
+    tooltip: { trigger: "axis", valueFormatter: percent, renderMode: "richText" },
     legend: { bottom: 0, type: "scroll" },
     xAxis: { type: "category", data: data.weeks },
     yAxis: { type: "value", min: 0, max: 1, axisLabel: { formatter: (v) => (v * 100) + "%" } },
@@ -15,14 +15,14 @@ const charts = {
   }),
   "latency": (data) => ({
     title: { text: "公示用时（工作日，最近 " + data.sample + " 条）", left: "center", textStyle: { fontSize: 14 } },
-    tooltip: { trigger: "axis" },
+    tooltip: { trigger: "axis", renderMode: "richText" },
     xAxis: { type: "category", data: data.days, name: "工作日" },
     yAxis: { type: "value" },
     series: [{ type: "bar", data: data.counts, markLine: { data: [{ xAxis: "7" }], label: { formatter: "期限" } } }],
   }),
   "dead-letters": (data) => ({
     title: { text: "每日退回（按原因）", left: "center", textStyle: { fontSize: 14 } },
-    tooltip: { trigger: "axis" },
+    tooltip: { trigger: "axis", renderMode: "richText" },
     legend: { bottom: 0, type: "scroll" },
     xAxis: { type: "category", data: data.days },
     yAxis: { type: "value" },
