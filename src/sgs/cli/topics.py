@@ -22,4 +22,5 @@ def ensure() -> None:
     for spec in Topics(settings.topic_prefix).specs():
         state = "created" if spec.name in created else "exists"
         policy = spec.config["cleanup.policy"]
-        click.echo(f"{spec.name:<40}{state:<9}{settings.topic_partitions} partitions  {policy:<8}{spec.doc}")
+        partitions = spec.partitions or settings.topic_partitions
+        click.echo(f"{spec.name:<40}{state:<9}{partitions} partitions  {policy:<8}{spec.doc}")
