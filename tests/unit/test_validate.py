@@ -303,6 +303,10 @@ def test_a_minor_is_found_by_the_number_whatever_the_id_type_says() -> None:
         assert ("id_number", "subject.minor") in problems("penalty", natural_person(id_type=id_type, id_number=minor))
     operator = penalty(subject_category="个体工商户", id_type="身份证", id_number=minor)
     assert ("id_number", "subject.minor") in problems("penalty", operator)
+    # Templates put a 个体工商户's operator in the 法定代表人 columns too.
+    represented = penalty(subject_category="个体工商户", legal_representative_id_number=minor)
+    assert ("legal_representative_id_number", "subject.minor") in problems("penalty", represented)
+    valid("penalty", penalty(legal_representative_id_number=minor))  # a company's representative: not the subject
     valid("penalty", natural_person(id_type="护照", id_number="E12345678"))
 
 

@@ -231,25 +231,32 @@ def _check_subject(values: dict[str, Value], problems: list[Problem], today: dat
                 f"组织机构代码{org_code}与统一社会信用代码第9–17位{subject_code[8:17]}不一致",
             )
         )
-    id_number = values.get("id_number")
     # Whatever the 证件类型 says (其他-户口簿 is how minors are usually identified), a number shaped like a
-    # resident ID that passed its check names a birth date; a 个体工商户's number is its operator's.
-    if (
-        category in (NATURAL_PERSON, SOLE_PROPRIETOR)
-        and isinstance(id_number, str)
-        and (values.get("id_type") == RESIDENT_ID or _looks_like_resident_id(id_number))
-    ):
-        born = _birth_date(id_number)
-        decided = values.get("decision_date")
-        on = decided if isinstance(decided, date) else today
+    # resident ID that passed its check names a birth date; a 个体工商户's number is its operator's, and so is
+    # its 法定代表人's (templates put the operator there too).
+    if category not in (NATURAL_PERSON, SOLE_PROPRIETOR):
+        return
+    numbers = [("id_number", "id_type")]
+    if category == SOLE_PROPRIETOR:
+        numbers.append(("legal_representative_id_number", "legal_representative_id_type"))
+    decided = values.get("decision_date")
+    on = decided if isinstance(decided, date) else today
+    for number_field, type_field in numbers:
+        number = values.get(number_field)
+        if not isinstance(number, str) or not (
+            values.get(type_field) == RESIDENT_ID or _looks_like_resident_id(number)
+        ):
+            continue
+        born = _birth_date(number)
         if born is not None and _age(born, on) < ADULT_AGE:
             problems.append(
                 Problem(
-                    "id_number",
+                    number_field,
                     "subject.minor",
                     f"行政相对人作出决定时未满{ADULT_AGE}周岁（证件号码显示出生于{born.year}年），涉及未成年人的决定不予公示",
                 )
             )
+            return
 
 
 def _zh(table: KindTable, name: str) -> str:
