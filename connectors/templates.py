@@ -263,7 +263,14 @@ def _cell(value: object) -> object:
         return value.isoformat()
     if isinstance(value, timedelta):
         return str(value)
+    if type(value) is int and abs(value) >= EXCEL_EXACT:
+        # A workbook stores numbers as doubles, exact to 15 digits: a longer one (an ID number typed into a
+        # number cell) may have lost its end, and stays a float so that the field's check can say so.
+        return float(value)
     return value
+
+
+EXCEL_EXACT = 10**15
 
 
 def _pick_sheet(names: list[str], kind: Kind | None) -> int:

@@ -91,6 +91,15 @@ def test_lone_surrogates_and_bidirectional_overrides_are_refused_by_code_point(b
 # --- codes ----------------------------------------------------------------------------------------------------
 
 
+def test_a_code_or_id_number_stored_as_a_spreadsheet_number_has_lost_digits() -> None:
+    """Excel keeps 15 significant digits: 411502199001011234 typed into a number cell is 4.11502199001011E+17."""
+    for name, number in (("id_number", 4.11502199001011e17), ("subject_code", 9.14115027e17)):
+        _, problem = normalize_value(PENALTY[name], number)
+        assert problem is not None and problem.code == "value.spreadsheet_number"
+        assert "4.11502199001011e+17" in problem.message or name == "subject_code"
+    assert value(PENALTY, "id_number", 411502199001011234) == "411502199001011234"  # JSON integers are exact
+
+
 def test_codes_are_normalized() -> None:
     assert value(PENALTY, "subject_code", COMPANY.lower()) == COMPANY
     fullwidth = COMPANY.translate({cp: cp + 0xFEE0 for cp in range(0x21, 0x7F)})

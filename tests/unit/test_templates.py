@@ -214,3 +214,10 @@ def test_a_header_given_twice_keeps_both_cells_in_order(tmp_path: Path) -> None:
     plain = tmp_path / "p.csv"
     plain.write_text("行政相对人名称,违法事实\n某公司,甲事实\n", encoding="utf-8")
     assert next(read_rows(plain)).columns == ()  # only kept when a header repeats
+
+
+def test_a_workbook_number_past_15_digits_stays_a_float_so_its_lost_digits_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "n.xlsx"
+    _workbook(path, {"Sheet1": [["证件号码", "罚款金额（万元）"], [411502199001011234, 1]]})
+    (row,) = read_rows(path)
+    assert type(row.values["证件号码"]) is float and row.values["罚款金额（万元）"] == 1

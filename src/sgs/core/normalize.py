@@ -117,10 +117,21 @@ def unacceptable(field: Field, text: str) -> Problem:
 # --- codes -----------------------------------------------------------------------------------------------------------
 
 
+def _lost_digits(field: Field, raw: float) -> Problem:
+    return Problem(
+        field.name,
+        "value.spreadsheet_number",
+        f"{field.zh}在表格中存为数字（{raw:.15g}），Excel只保留15位有效数字，后几位可能已丢失："
+        "请把该列设为“文本”格式后重新输入",
+    )
+
+
 def _code(
     field: Field, raw: object, normalize: Callable[[str], str], judge: Callable[[str], Reason | None]
 ) -> Normalized:
     # The codes module's reason functions, not its CodeCheck wrappers: no object is built for a valid code.
+    if type(raw) is float and abs(raw) >= 1e15:
+        return None, _lost_digits(field, raw)
     text = raw if type(raw) is str else raw_text(raw)
     if text is None:
         return None, _type_problem(field, raw)
@@ -153,6 +164,8 @@ def normalize_identifier(field: Field, raw: object) -> Normalized:
     """Registration numbers without a check the platform can verify: half-width, upper-case, no spaces."""
     if type(raw) is str and raw.isascii() and raw.isalnum():
         return raw.upper(), None  # what normalize_code gives for plain ASCII letters and digits, cheaper
+    if type(raw) is float and abs(raw) >= 1e15:
+        return None, _lost_digits(field, raw)
     text = raw_text(raw)
     if text is None:
         return None, _type_problem(field, raw)
