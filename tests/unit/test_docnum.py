@@ -9,7 +9,25 @@ from hypothesis import strategies as st
 from sgs.core.docnum import decision_id, normalize_document_number
 
 DOCUMENT_NUMBER_CHARACTERS = "信环罚号第 　0123456789０１２３〔〕[]（）()【】{}ＡaZ-\u200b﹙﹚𝟐①㈠"
-BRACKETS = ["〔〕", "［］", "[]", "（）", "()", "【】", "〖〗", "﹝﹞", "〘〙", "｛｝", "{}", "﹙﹚", "﹛﹜"]
+BRACKETS = [
+    "〔〕",
+    "［］",
+    "[]",
+    "（）",
+    "()",
+    "【】",
+    "〖〗",
+    "﹝﹞",
+    "〘〙",
+    "｛｝",
+    "{}",
+    "﹙﹚",
+    "﹛﹜",
+    "〈〉",
+    "<>",
+    "《》",
+    "「」",
+]
 
 
 def test_standard_examples_are_one_decision() -> None:
@@ -30,6 +48,12 @@ def test_whitespace_and_fullwidth() -> None:
 def test_compatibility_forms_are_one_decision() -> None:
     assert normalize_document_number("信环罚〔𝟐𝟎𝟐𝟔〕𝟏𝟐号") == "信环罚〔2026〕12号"  # mathematical digits
     assert normalize_document_number("信环罚﹙2026﹚12号") == "信环罚〔2026〕12号"  # small parentheses
+    assert normalize_document_number("信环罚《٢٠٢٦》١٢号") == "信环罚〔2026〕12号"  # Arabic-Indic digits
+
+
+@pytest.mark.parametrize("invisible", ["\u2063", "\u061c", "\u180e", "\ufe0f", "\u034f", "\u3164", "\U000e0041"])
+def test_invisible_characters_anywhere_make_no_second_decision(invisible: str) -> None:
+    assert normalize_document_number(f"信{invisible}环罚〔20{invisible}24〕12号{invisible}") == "信环罚〔2024〕12号"
 
 
 def test_brackets_not_around_a_year_are_kept() -> None:
@@ -85,6 +109,16 @@ def test_canonical_decision_id_accepts_any_spelling_of_one_decision_and_nothing_
         "penalty: 11411500005000018R :信市监罚（２０２６）１号",
     ):
         assert canonical_decision_id(spelling) == canonical
-    nothing = ("penalty::", "licence:xyz:abc", "fine:11411500005000018R:1号", "penalty:11411500005000018R: ", None, 5)
+    nothing = (
+        "penalty::",
+        "licence:xyz:abc",
+        "fine:11411500005000018R:1号",
+        "penalty:11411500005000018R: ",
+        None,
+        5,
+        "penalty:11411500005000018R:\x00abc",  # no upsert could carry these 文号: a revoke must not block them
+        "penalty:11411500005000018R:\u202e12",
+        "penalty:11411500005000018R:" + "号" * 101,
+    )
     for not_an_id in nothing:
         assert canonical_decision_id(not_an_id) is None

@@ -274,3 +274,16 @@ def test_unknown_penalty_category_names_the_part() -> None:
 
 def test_authority_code_is_checked() -> None:
     assert value(PENALTY, "authority_code", AUTHORITY) == AUTHORITY
+
+
+def test_the_invisible_set_holds_every_format_character_but_the_reordering_ones() -> None:
+    """text.FORMAT_RANGES is written out (computing it scans a million code points); this checks it."""
+    import sys
+    import unicodedata
+
+    from sgs.core.text import FORMAT_RANGES, INVISIBLE
+
+    listed = {code for first, last in FORMAT_RANGES for code in range(first, last + 1)}
+    assert listed == {code for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)) == "Cf"}
+    assert not {0x202A, 0x202E, 0x2066, 0x2069} & INVISIBLE.keys()  # refused instead (test above)
+    assert value(PENALTY, "subject_name", "王\u2063五\u3164\ufe0f") == "王五"

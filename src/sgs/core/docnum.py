@@ -12,21 +12,25 @@ import unicodedata
 from typing import Literal
 
 from sgs.core.codes import check_uscc, normalize_code
-from sgs.core.text import INVISIBLE, INVISIBLE_CHARACTERS, to_halfwidth
+from sgs.core.text import INVISIBLE, INVISIBLE_CLASS, UNACCEPTABLE, ascii_digits, to_halfwidth
 
 DecisionKind = Literal["licence", "penalty"]
+# A 文号 is a line of a document header (real ones are under 40 characters); it becomes part of the decision
+# id, which Elasticsearch keeps as a document id of at most 512 bytes.
+MAX_DOCUMENT_NUMBER = 100
 
 # Brackets seen around the year in real 文号 (after full-width → half-width, so （）［］｛｝ arrive as ()[]{}):
-# 〔〕 the official form, [] () 【】, the look-alikes 〖〗 ﹝﹞ 〘〙 that input methods offer next to 〔〕, and {}.
+# 〔〕 the official form, [] () 【】, the look-alikes 〖〗 ﹝﹞ 〘〙 that input methods offer next to 〔〕, {}, and the
+# quotation and angle brackets 〈〉 <> 《》 「」 『』 ⦅⦆ ❨❩ ⟮⟯ that read alike around a year.
 # Only a pair enclosing exactly four digits is rewritten, so brackets elsewhere in the number (e.g. 豫(信)) stay,
 # and an unmatched pair such as (2024] is treated as the typo it is.
-_OPEN = "〔[(【〖﹝〘{"
-_CLOSE = "〕])】〗﹞〙}"
+_OPEN = "〔[(【〖﹝〘{〈<《「『⦅❨⟮"
+_CLOSE = "〕])】〗﹞〙}〉>》」』⦆❩⟯"
 _YEAR_IN_BRACKETS = re.compile(f"[{re.escape(_OPEN)}]([0-9]{{4}})[{re.escape(_CLOSE)}]")
 # Any character the normalization below would change: full-width forms and the ideographic space, zero-width
 # characters, whitespace (\s is str.isspace, what split() drops), and brackets other than 〔〕. Most numbers
 # are typed with 〔〕 and contain none of them; one search then replaces three translations and a substitution.
-_NOT_CANONICAL = re.compile(f"[\uff01-\uff5e\u3000{INVISIBLE_CHARACTERS}\\s{re.escape(_OPEN[1:] + _CLOSE[1:])}]")
+_NOT_CANONICAL = re.compile(f"[\uff01-\uff5e\u3000{INVISIBLE_CLASS}\\s{re.escape(_OPEN[1:] + _CLOSE[1:])}]")
 
 
 def _official_year(match: re.Match[str]) -> str:
@@ -37,8 +41,10 @@ def _official_year(match: re.Match[str]) -> str:
 def normalize_document_number(text: str) -> str:
     """Half-width digits and letters, no whitespace, and 〔YYYY〕 whatever brackets held the year. Compatibility
     forms are folded first (NFKC): ﹙2026﹚ and 𝟐𝟎𝟐𝟔 read as (2026) and 2026, and must not make a second decision."""
-    if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():
+        if not unicodedata.is_normalized("NFKC", text):
+            text = unicodedata.normalize("NFKC", text)
+        text = ascii_digits(text)  # ٢٠٢٦ and other scripts' digits, which NFKC keeps
     if _NOT_CANONICAL.search(text) is None:
         return text
     compact = "".join(to_halfwidth(text).translate(INVISIBLE).split())
@@ -58,6 +64,7 @@ def canonical_decision_id(text: object) -> str | None:
     """The decision id `text` names, in the one form decisions are keyed by (the code and the 文号 normalized as
     above), or None when `text` names no decision: not `<licence|penalty>:<valid unified code>:<文号>`.
 
+    An id whose 文号 no upsert could carry (over MAX_DOCUMENT_NUMBER characters, control characters) names none.
     A revoke or a status request may spell the id as the clerk typed the 文号 (信环罚[2024]12号, a lower-case
     code); only the canonical form finds the decision, so every surface turns what it is given into this first.
     """
@@ -68,6 +75,8 @@ def canonical_decision_id(text: object) -> str | None:
         return None
     kind: DecisionKind = "licence" if parts[0] == "licence" else "penalty"
     code, number = normalize_code(parts[1]), normalize_document_number(parts[2])
-    if not check_uscc(code).valid or not number:
+    if not check_uscc(code).valid or not number or len(number) > MAX_DOCUMENT_NUMBER:
+        return None
+    if UNACCEPTABLE.search(number) is not None:  # a control character or an override: no 文号 passes its check
         return None
     return decision_id(kind, code, number)

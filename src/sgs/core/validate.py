@@ -23,7 +23,7 @@ from sgs.core.calendar import WorkingCalendar, default_calendar
 from sgs.core.codes import Reason, id_number_reason, normalize_code
 from sgs.core.deadline import Deadline, deadline
 from sgs.core.decision import NATURAL_PERSON, SOLE_PROPRIETOR, Decision
-from sgs.core.docnum import decision_id, normalize_document_number
+from sgs.core.docnum import MAX_DOCUMENT_NUMBER, decision_id, normalize_document_number
 from sgs.core.fields import KINDS, Field, Kind, KindTable, kind_table, resolve_header
 from sgs.core.normalize import (
     DEFAULT_IMPLAUSIBLE_WAN,
@@ -42,12 +42,11 @@ from sgs.core.publication import DEFAULT_RULES, PublicationRules, add_months, pu
 
 RESIDENT_ID = "身份证"
 ADULT_AGE = 18
-# Platform limits the standard leaves open. A 文号 is a line of a document header (real ones are under 40
-# characters); it becomes part of the decision id, which Elasticsearch keeps as a document id of at most 512
-# bytes. Codes and certificate numbers are under 30 characters; past 64 one is not a number but a mistake,
+# Platform limits the standard leaves open: a 文号's is docnum's. Codes and certificate numbers are under 30
+# characters; past 64 one is not a number but a mistake,
 # and a keyword longer than Lucene's term limit would make Elasticsearch refuse the whole document.
 # (Unified and organization codes need no limit: their own checks refuse any other length.)
-MAX_CHARACTERS: Final = {"document_number": 100, "identifier": 64, "id_number": 64}
+MAX_CHARACTERS: Final = {"document_number": MAX_DOCUMENT_NUMBER, "identifier": 64, "id_number": 64}
 # A record's free text together; anything larger is not a decision but a pasted file. (The other fields are
 # codes, dates, amounts and enumerations, short by their own checks.)
 MAX_RECORD_CHARACTERS: Final = 100_000
