@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Mapping
 from datetime import date
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -176,7 +178,13 @@ def test_personal_numbers_in_the_other_text_of_enumerations_are_masked() -> None
 @settings(max_examples=300)
 @given(
     st.dates(date(1940, 1, 1), date(2007, 12, 31)),
-    st.lists(st.sampled_from([" ", "-", "—", "\u3000", ".", "/", "_", ",", "  ", " - "]), min_size=1, max_size=4),
+    st.lists(
+        st.sampled_from(
+            [" ", "-", "—", "\u3000", ".", "/", "_", ",", "  ", " - ", "－", "．", "\u00a0", "\t", "～", "|"]
+        ),
+        min_size=1,
+        max_size=4,
+    ),
     st.sampled_from(["", "身份证号", "（", "2025.1.1 "]),
 )
 def test_a_resident_id_number_split_anyhow_is_masked(born: date, separators: list[str], before: str) -> None:
@@ -187,3 +195,58 @@ def test_a_resident_id_number_split_anyhow_is_masked(born: date, separators: lis
     masked = mask_personal_numbers(text)
     assert number[6:17] not in "".join(ch for ch in masked if ch.isdigit()), (text, masked)
     assert mask_personal_numbers(masked) == masked
+
+
+LEAKED_BEFORE = [  # forms a hostile tester published in full, each through the gateway
+    "411502－1995－0808－1269",
+    "411502．19950808．1269",
+    "411502／19950808／1269",
+    "411502\u00a01995\u00a00808\u00a01269",
+    "411502\t19950808\n1269",
+    "411502    19950808    1269",
+    "411502\u200919950808\u202f1269",
+    "411502～19950808~1269",
+    "411502−19950808:1269",
+    "411502;19950808|1269",
+    "411502(19950808)1269",
+    "2026411502199508081269",
+    "𝟒𝟏𝟏𝟓𝟎𝟐𝟏𝟗𝟗𝟓𝟎𝟖𝟎𝟖𝟏𝟐𝟔𝟗",
+    "٤١١٥٠٢١٩٩٥٠٨٠٨١٢٦٩",
+    "④①①⑤⓪②①⑨⑨⑤⓪⑧⓪⑧①②⑥⑨",
+]
+
+
+@pytest.mark.parametrize("written", LEAKED_BEFORE)
+def test_an_id_number_split_or_disguised_anyhow_is_masked(written: str) -> None:
+    masked = mask_personal_numbers(f"当事人身份证号{written}，")
+    digits = "".join(str(unicodedata.digit(ch)) for ch in masked if unicodedata.digit(ch, None) is not None)
+    assert "19950808" not in digits and "1269" not in digits[-4:], masked
+
+
+@pytest.mark.parametrize(
+    ("written", "masked"),
+    [
+        ("138－1234－5678", "138－****－****"),
+        ("138 123 45678", "138 *** *****"),
+        ("138/1234/5678", "138/****/****"),
+        ("6222/0212/3456/7890/123", "6222/02**/****/****/***"),
+        ("622202 1234567890123", "622202 *************"),
+    ],
+)
+def test_mobiles_and_cards_split_anyhow_are_masked(written: str, masked: str) -> None:
+    assert mask_personal_numbers(written) == masked
+
+
+@pytest.mark.parametrize(
+    "plain",
+    [
+        "违反第12、13、14、15、16、17、18、19条",
+        "2024-03-05至2024-03-06 2025.01.01",
+        "罚款1,000,000元，没收违法所得12,345.67元",
+        "电话0376-6221234",
+        "罚款 300 000 500 000 100 000",
+        "证号：(2025)第0001号",
+    ],
+)
+def test_numbers_that_are_no_ones_stay(plain: str) -> None:
+    assert mask_personal_numbers(plain) == plain

@@ -20,6 +20,7 @@ from sgs.core.codes import id_number_reason, mask_id_number, normalize_code
 from sgs.core.decision import NATURAL_PERSON, SOLE_PROPRIETOR, Decision
 from sgs.core.fields import Kind, Publicity, ValueType, fields_of
 from sgs.core.normalize import Value
+from sgs.core.personal_numbers import mask_found, may_hold_personal_numbers
 
 
 def json_value(value: Value) -> str | list[str]:
@@ -51,18 +52,6 @@ _PERSONAL_NUMBER = re.compile(
     f"|(?P<prefix>(?:[+＋]?[8８][6６]{_SEP}?)?)(?P<mobile>[1１][3-9３-９]{_DIGIT}(?:{_SEP}?{_DIGIT}{{4}}){{2}})"
     f")(?!{_DIGIT})"
 )
-# What else clerks put between the parts of an ID number (411502 1995 0808 1269, 411502—19950808—1269,
-# 411502.1995.08.08.1269, 411502 - 1995…, ideographic spaces): up to three of these between digit groups chain them.
-_ANY_SEP = "[ \\-_.,/、，·\u3000\u2010-\u2015]"
-# A chain starts where digits start, and only one with 15 digits in it can hold an ID number (the lookahead
-# spares the Python check for the amounts, dates and phone numbers most texts hold).
-_CHAIN = re.compile(
-    f"(?<!{_DIGIT})(?=(?:{_DIGIT}{_ANY_SEP}{{0,3}}){{14}}{_DIGIT}){_DIGIT}+(?:{_ANY_SEP}{{1,3}}{_DIGIT}+)+{_CHECK}?"
-)
-_GROUP = re.compile(f"{_DIGIT}+{_CHECK}?")
-_HALF_DIGITS = str.maketrans("０１２３４５６７８９Ｘｘx", "0123456789XXX")
-# Cheap first look: most texts hold no eleven digits in a row or in groups, and skip the expressions above.
-_MAYBE = re.compile(f"{_DIGIT}(?:{_ANY_SEP}{{0,3}}{_DIGIT}){{10}}")
 
 
 def _keep_digits(text: str, shown: int) -> str:
@@ -83,39 +72,12 @@ def _masked_number(match: re.Match[str]) -> str:
     return _keep_digits(match[0], 6)  # an ID's region stays, as in the masked ID number field
 
 
-def _is_an_id_number(code: str) -> bool:
-    reason = id_number_reason(code)
-    return reason is None or reason[0] == "ric.check_character"  # a mistyped check character is still someone's
-
-
-def _masked_chain(match: re.Match[str]) -> str:
-    """A chain of digit groups with the resident ID numbers in it masked: any run of whole groups holding 15 or
-    18 characters with an ID number's region and birth date, however it was split. Unlike the shapes above,
-    other chains (第12、13、14…条, dates and amounts in a row) need that check to be told from an ID number."""
-    chain = match[0]
-    groups = [(m.start(), m.end(), m[0].translate(_HALF_DIGITS)) for m in _GROUP.finditer(chain)]
-    out, done = [], 0
-    for first in range(len(groups)):
-        if groups[first][0] < done:
-            continue
-        digits = ""
-        for last in range(first, len(groups)):
-            digits += groups[last][2]
-            if len(digits) > 18:
-                break
-            if len(digits) in (15, 18) and _is_an_id_number(digits):
-                start, end = groups[first][0], groups[last][1]
-                out.append(chain[done:start] + _keep_digits(chain[start:end], 6))
-                done = end
-                break
-    return "".join(out) + chain[done:] if out else chain
-
-
 def mask_personal_numbers(text: str) -> str:
     """`text` with every resident ID number, bank card number and mobile number in it masked."""
-    if _MAYBE.search(text) is None:
+    if not may_hold_personal_numbers(text):
         return text
-    return _CHAIN.sub(_masked_chain, _PERSONAL_NUMBER.sub(_masked_number, text))
+    # The common shapes first (a +86 mobile, grouped cards), then whatever chains of digits remain.
+    return mask_found(_PERSONAL_NUMBER.sub(_masked_number, text))
 
 
 def _identifies_a_person(value: str, category: object) -> bool:

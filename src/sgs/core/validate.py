@@ -11,7 +11,6 @@ problems by default — templates carry extra columns; with `strict=True` each o
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -37,6 +36,7 @@ from sgs.core.normalize import (
     normalize_text,
     parse_amount,
 )
+from sgs.core.personal_numbers import personal_numbers
 from sgs.core.problems import Problem
 from sgs.core.publication import DEFAULT_RULES, PublicationRules, add_months, publication_end
 
@@ -263,31 +263,26 @@ def _zh(table: KindTable, name: str) -> str:
     return field.zh if field is not None else name
 
 
-# An 18-character resident ID number, or a 15-digit one (no check character) with a real birth date.
-_RESIDENT_ID_IN = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9X]|[0-9]{6}([0-9]{6})[0-9]{3})(?![0-9])")
-
-
 def _identity_problem(table: KindTable, number: str) -> Problem | None:
     """Why the (normalized) 文号 cannot name a decision in public: it is the decision id, shown in every link
-    and held by every index, so it can be neither empty (invisible characters only) nor a person's ID number —
-    which is what a 许可编号 standing in for a missing 文号 often is for a natural person's licence."""
+    and held by every index, so it can be neither empty (invisible characters only) nor hold a person's ID or
+    mobile number, however split — an ID number is what a 许可编号 standing in for a missing 文号 often is for a
+    natural person's licence."""
     normalized = normalize_document_number(number)
-    if len(normalized) < 15:  # most: too short to hold an ID number
+    if len(normalized) < 11:  # most: too short to hold an ID or mobile number
         if normalized:
             return None
         zh = _zh(table, "document_number")
         return Problem("document_number", "field.required", f"{zh}为必填项（所填内容只有不可见字符）")
-    zh = _zh(table, "document_number")
-    for match in _RESIDENT_ID_IN.finditer(normalized.upper()):
-        found = match[0]
-        if (len(found) == 18 and id_number_reason(found) is None) or (
-            len(found) == 15 and _birth_date(found) is not None
-        ):
-            return Problem(
-                "document_number",
-                "document_number.personal",
-                f"{zh}含有公民身份号码，不能作为公开的决定标识：请填写决定书文号（许可编号为身份证号时不能代替文号）",
-            )
+    kinds = {found.kind for found in personal_numbers(normalized)}
+    if kinds & {"id", "mobile"}:
+        zh = _zh(table, "document_number")
+        what = "公民身份号码" if "id" in kinds else "手机号码"
+        return Problem(
+            "document_number",
+            "document_number.personal",
+            f"{zh}含有{what}，不能作为公开的决定标识：请填写决定书文号（许可编号为身份证号时不能代替文号）",
+        )
     return None
 
 
