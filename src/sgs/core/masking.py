@@ -20,7 +20,7 @@ from sgs.core.codes import id_number_reason, mask_id_number, normalize_code
 from sgs.core.decision import NATURAL_PERSON, SOLE_PROPRIETOR, Decision
 from sgs.core.fields import Kind, Publicity, ValueType, fields_of
 from sgs.core.normalize import Value
-from sgs.core.personal_numbers import mask_found, may_hold_personal_numbers
+from sgs.core.personal_numbers import mask_found, masked, may_hold_personal_numbers
 
 
 def json_value(value: Value) -> str | list[str]:
@@ -54,22 +54,10 @@ _PERSONAL_NUMBER = re.compile(
 )
 
 
-def _keep_digits(text: str, shown: int) -> str:
-    """`text` with every digit (and check character X) after the first `shown` digits masked."""
-    out: list[str] = []
-    for ch in text:
-        if ch.isdigit() or ch in "XxＸｘ":
-            out.append(ch if shown > 0 else "*")
-            shown -= 1
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
 def _masked_number(match: re.Match[str]) -> str:
     if match["mobile"] is not None:  # the network prefix stays (138…), the subscriber's number goes
-        return match["prefix"] + _keep_digits(match["mobile"], 3)
-    return _keep_digits(match[0], 6)  # an ID's region stays, as in the masked ID number field
+        return match["prefix"] + masked(match["mobile"], 3)
+    return masked(match[0], 6)  # an ID's region stays, as in the masked ID number field
 
 
 def mask_personal_numbers(text: str) -> str:
