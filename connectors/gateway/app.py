@@ -33,7 +33,7 @@ from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, Uploa
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -129,7 +129,8 @@ class DecisionIn(BaseModel):
 
     kind: Literal["licence", "penalty"] = Field(description="licence 行政许可 / penalty 行政处罚")
     record: dict[str, Any] = Field(description="字段名（英文名、国家标准代码或中文名）→ 值")
-    version: int | None = Field(
+    # Strict: "7" or true as a version is a client's mistake to be told of, not a number to guess.
+    version: StrictInt | None = Field(
         None, ge=1, le=MAX_VERSION, description="版本号（每个决定单调递增）；缺省为接收时刻的毫秒数"
     )
 
@@ -162,7 +163,7 @@ def _field_path(loc: Sequence[object]) -> str:
 class RevokeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(None, ge=1, le=MAX_VERSION)
+    version: StrictInt | None = Field(None, ge=1, le=MAX_VERSION)
 
 
 class Accepted(BaseModel):

@@ -128,9 +128,9 @@ def test_owners_are_the_holder_of_the_data_and_the_authority_else_the_rejected_s
     assert feedback.owner_of(decision_id, None, refused) == {AUTHORITY, DISTRICT_AUTHORITY}
 
 
-@pytest.mark.parametrize("version", [0, -5, 2**63])
+@pytest.mark.parametrize("version", [0, -5, 2**63, True, "7", 7.0])
 def test_a_version_that_is_no_avro_long_or_no_version_is_a_422(
-    gateway: tuple[TestClient, Producer, Index], version: int
+    gateway: tuple[TestClient, Producer, Index], version: object
 ) -> None:
     client, producer, _ = gateway
     body = {"kind": "licence", "record": licence(), "version": version}

@@ -180,6 +180,7 @@ def test_long_term() -> None:
         ("0", "0"),
         ("-0", "0"),
         ("￥0.2万元", "0.2"),
+        ("0.2萬元", "0.2"),
     ],
 )
 def test_amounts(raw: str | float, expected: str) -> None:

@@ -248,7 +248,7 @@ def _parse_amount(field: Field, raw: object, implausible_wan: Decimal) -> Normal
             return _amount_problem(field, "amount.not_a_number", "应为数字（单位万元）")
         amount = raw
     elif isinstance(raw, str):
-        plain = "".join(without_invisible(to_halfwidth(raw)).split())
+        plain = "".join(without_invisible(to_halfwidth(raw)).replace("萬", "万").split())  # 萬: traditional 万
         text = plain.translate(_CURRENCY)
         if not text:
             return None, None
