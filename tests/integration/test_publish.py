@@ -98,6 +98,17 @@ def test_publishing_fails_clearly_when_kafka_is_unreachable(settings: Settings, 
     assert result.returncode == 2 and "无法连接 Kafka" in err, out + err
 
 
+def test_publishing_under_a_prefix_no_platform_uses_is_refused_not_sent_to_a_new_topic(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "p.csv"
+    department, _ = write_template(path, 3, first_serial=921_000)
+    mistyped = dataclasses.replace(settings, topic_prefix=f"{settings.topic_prefix}typo.")
+    result = publish(mistyped, "--department", department, str(path))
+    out, err = result.communicate(timeout=60)
+    assert result.returncode == 2 and "没有主题" in err, out + err
+
+
 def test_a_correction_listed_right_after_its_original_wins_even_within_one_millisecond(
     settings: Settings, worker: WorkerProcess, tmp_path: Path
 ) -> None:

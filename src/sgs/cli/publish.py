@@ -28,13 +28,19 @@ def default_processes() -> int:
 
 
 def _broker_reachable(settings: Settings) -> str | None:
-    """None when the broker answers; else why not (said before any row is read)."""
+    """None when the broker answers and has the platform's submissions topic; else why not (said before any
+    row is read: a wrong SGS_TOPIC_PREFIX would have the broker create a topic no worker reads)."""
     from confluent_kafka.admin import AdminClient
 
+    from sgs.streams.topics import Topics
+
     try:
-        AdminClient({"bootstrap.servers": settings.kafka_servers}).list_topics(timeout=BROKER_TIMEOUT_S)
+        metadata = AdminClient({"bootstrap.servers": settings.kafka_servers}).list_topics(timeout=BROKER_TIMEOUT_S)
     except Exception as exc:
         return f"无法连接 Kafka（{settings.kafka_servers}）：{exc}"
+    topic = Topics(settings.topic_prefix).submitted
+    if topic not in metadata.topics:
+        return f"Kafka 中没有主题 {topic}：请核对 SGS_TOPIC_PREFIX（平台未部署时由运维运行 sgs topics ensure）"
     return None
 
 
@@ -107,7 +113,7 @@ def publish(
     Publishing the same file twice publishes nothing twice.
 
     Exit status: 0 every row published (or valid, with --dry-run); 1 some rows were not; 2 unusable input
-    (unreadable file, unknown kind, Kafka unreachable).
+    (unreadable file, unknown kind, Kafka unreachable or without the platform's topics).
     """
     import json
 
