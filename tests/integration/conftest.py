@@ -113,7 +113,11 @@ class WorkerProcess:
 
 @pytest.fixture(scope="session")
 def worker(stack: LocalStack, settings: Settings) -> Iterator[WorkerProcess]:
-    """The session's worker, on the session's topics and indices."""
+    """The session's worker, on the session's topics and indices (the topics made first, as a deployment has
+    them before departments publish: `sgs publish` refuses a broker without them)."""
+    from sgs.streams.topics import ensure_topics
+
+    ensure_topics(settings)
     process = WorkerProcess(settings, "worker")
     yield process
     process.close()

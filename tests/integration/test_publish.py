@@ -68,7 +68,7 @@ def test_a_file_killed_mid_way_and_published_again_publishes_nothing_twice(
     first.send_signal(signal.SIGKILL)
     first.wait()
     sent_by_first = submitted_count(settings) - before
-    assert sent_by_first > 0, "the first run sent nothing before it was killed"
+    assert sent_by_first > 0, f"the first run sent nothing before it was killed: {first.communicate()[1]}"
 
     again = publish(settings, "--department", department, str(path))
     out, err = again.communicate(timeout=300)
