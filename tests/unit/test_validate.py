@@ -405,7 +405,8 @@ def test_a_document_number_that_cannot_name_a_decision_in_public_is_refused() ->
     assert ("document_number", "document_number.personal") in problems("penalty", typed_in)
     valid("licence", natural_person("licence", licence_number="豫食许〔2025〕123456789012号"))
     split = f"信环罚〔2025〕{PERSON_ID[:6]}-{PERSON_ID[6:14]}-{PERSON_ID[14:]}号"
-    for personal in (split, "信环罚〔2025〕13812345678号"):
+    glued = f"信环罚〔2025〕2025{PERSON_ID}号"
+    for personal in (split, glued, "信环罚〔2025〕13812345678号", "信环罚〔2025〕+8613812345678号"):
         assert ("document_number", "document_number.personal") in problems("penalty", penalty(document_number=personal))
     valid("penalty", penalty(document_number="信环罚〔2025〕0012号"))
 

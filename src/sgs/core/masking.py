@@ -40,7 +40,7 @@ def _publicity(kind: Kind) -> tuple[tuple[str, Publicity], ...]:
 
 _DIGIT = "[0-9０-９]"
 _CHECK = "[0-9０-９XxＸｘ]"
-_SEP = "[ \\-.\u3000\u2010-\u2015]"  # one space, hyphen, dash or dot between a number's groups, as clerks type them
+_SEP = "[ \\-]"  # one space or hyphen between a number's groups (personal_numbers finds the other forms)
 # Numbers that identify a person, standing alone among digits (letters around them do not matter: "ID4115…"):
 # a run of 15–19 digits (resident ID numbers, an X may end them; bank cards), the same in groups (411502-19900101-
 # 1234, 6222 0212 3456 7890 123), and a mobile number, with or without +86 and in groups (139 1234 5678).

@@ -5,11 +5,12 @@ Clerks (and anyone hiding a number from a simple pattern) write 411502 1995 0808
 run of digits (of any script, circled ones too) where up to eight characters that are neither letters nor CJK
 (spaces of every kind, punctuation, symbols) may stand between two digits. In a chain, consecutive groups of
 digits are
-- a resident ID number when they hold 15 or 18 characters with an ID's region and birth date (a mistyped check
-  character is still someone's number);
-- a bank card when they hold 16–19 digits starting 3–6 (UnionPay 62…, Visa, Mastercard, JCB) in at most five
-  groups of at least three;
-- a mobile number when they hold 11 digits starting 13–19 in at most three groups of at least three;
+- a resident ID number when they hold 15 or 18 characters that are a valid ID number (region, birth date,
+  check character) in groups of three or more digits, or split region | year | month | day | rest;
+- a bank card when they hold 16–19 digits starting 2–6, 8 or 9 split as cards are printed (fours, 6 + the
+  rest, 4-6-5), one separator throughout;
+- a mobile number when they hold 11 digits starting 13–19 (or 86 / 0086 and those, glued) in at most three
+  groups of at least three, one separator throughout;
 - and a single group of 15 or more digits is personal whatever it is (a number glued to a year or an amount).
 The longest reading from each group wins (an ID from 13… is not a mobile). Other chains — article lists
 (第12、13、14条), dates, amounts, telephone numbers with area codes — are none of these.
@@ -17,9 +18,11 @@ The longest reading from each group wins (an ID from 13… is not a mobile). Oth
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 from sgs.core.codes import id_number_reason
@@ -58,25 +61,42 @@ def _digit(ch: str) -> str:
     return str(value) if value is not None else "?"
 
 
-def _is_id(digits: str) -> bool:
-    if len(digits) == 15 and not digits.isdigit():
-        return False
-    reason = id_number_reason(digits)
-    return reason is None or reason[0] == "ric.check_character"
+# No one with an ID number is born after this (a date list read as an ID must not pass as a person born in 2403).
+_LATEST_BIRTH = date(2099, 12, 31)
+# How an ID number is split when not into groups of three or more: region, year, month, day, the rest.
+_ID_BY_DATE = ((6, 4, 2, 2, 4), (6, 4, 2, 2, 3, 1))
+_TARGETS = frozenset({11, 13, 15, 16, 17, 18, 19})  # digit counts some reading may have
+_LONGEST_CHAIN = 200  # groups
+# How card numbers are printed and typed: fours (the last group shorter), 6 + the rest, and Amex's 4-6-5.
+_CARD_SHAPES = frozenset(
+    {(4, 4, 4, 4), (4, 4, 4, 4, 1), (4, 4, 4, 4, 2), (4, 4, 4, 4, 3), (6, 10), (6, 11), (6, 12), (6, 13), (4, 6, 5)}
+)
 
 
-def _reading(groups: list[str]) -> tuple[Kind, int] | None:
-    """What consecutive groups of digits are together, if personal."""
+def _reading(groups: list[str], separators: list[str]) -> tuple[Kind, int] | None:
+    """What consecutive groups of digits are together, if personal. `separators`: the text between them.
+
+    The shapes are what keeps two numbers side by side from reading as one: an ID number's groups have three
+    or more digits (or are region, year, month, day, rest), so timestamps and date lists (14:30:00—2024-03-05)
+    are not one; a card's or mobile's groups are split alike, one separator throughout, so two telephone numbers
+    (0376-6221234，0376-6221235) or a range of amounts (130.0000-1500.0000) are not one either."""
     digits = "".join(groups)
-    count, sized = len(digits), all(len(g) >= 3 for g in groups)
-    if count in (15, 18) and _is_id(digits):
+    count, sizes = len(digits), tuple(len(g) for g in groups)
+    sized = min(sizes) >= 3
+    shaped = count in (15, 18) and (sized or sizes in _ID_BY_DATE) and (count == 18 or digits.isdigit())
+    if shaped and id_number_reason(digits, today=_LATEST_BIRTH) is None:
         return "id", 6
     if not digits.isdigit():
         return None
-    if 16 <= count <= 19 and sized and len(groups) <= 5 and digits[0] in "3456":
+    alike = len(set(separators)) <= 1
+    if 16 <= count <= 19 and alike and sizes in _CARD_SHAPES and digits[0] in "2345689":
         return "card", 6
-    if count == 11 and digits[0] == "1" and digits[1] in "3456789" and sized and len(groups) <= 3:
-        return "mobile", 3
+    mobile = digits[-11:]
+    if mobile[0] == "1" and mobile[1] in "3456789" and alike and len(groups) <= 3:
+        prefix = digits[:-11]
+        # 138 1234 5678, 13812345678, and +86 / 0086 glued on (86138…, 0086138…).
+        if prefix in ("", "86", "0086") and (sized or len(groups) == 1) and (not prefix or len(groups) == 1):
+            return "mobile", len(prefix) + 3
     if count >= 15 and len(groups) == 1:
         return "digits", 6
     return None
@@ -95,15 +115,31 @@ def personal_numbers(text: str) -> list[Found]:
         return []
     found: list[Found] = []
     for chain in _CHAIN.finditer(text):
-        groups = [(m.start(), m.end(), "".join(_digit(ch) for ch in m[0])) for m in _GROUP.finditer(chain[0])]
+        body = chain[0]
+        if len(_GROUP.findall(body)) > _LONGEST_CHAIN:
+            # Hundreds of numbers with nothing but punctuation between them is a pasted table, not prose: masked
+            # whole, which costs nothing, rather than read group by group, which an adversary could make slow.
+            found.append(Found(chain.start(), chain.end(), "digits", 6))
+            continue
+        groups = [(m.start(), m.end(), "".join(_digit(ch) for ch in m[0])) for m in _GROUP.finditer(body)]
+        digits = [g[2] for g in groups]
+        separators = [body[a[1] : b[0]] for a, b in itertools.pairwise(groups)]
         first = 0
         while first < len(groups):
             best: tuple[int, Kind, int] | None = None
+            count = 0
             for last in range(first, len(groups)):
-                reading = _reading([g[2] for g in groups[first : last + 1]])
-                if reading is not None:
-                    best = (last, *reading)
-                if sum(len(g[2]) for g in groups[first : last + 1]) >= 19 and last > first:
+                size = len(digits[last])
+                # Groups under three digits belong to no reading but the month and day of _ID_BY_DATE: the
+                # loop stops there (runs of "1-1-1-…" cost nothing).
+                if size < 3 and last > first and not (size == 2 and last - first in (2, 3) and len(digits[first]) == 6):
+                    break
+                count += size
+                if count in _TARGETS or (last == first and count >= 15):  # only then can a reading hold
+                    reading = _reading(digits[first : last + 1], separators[first:last])
+                    if reading is not None:
+                        best = (last, *reading)
+                if count >= 19:
                     break
             if best is None:
                 first += 1

@@ -274,7 +274,12 @@ def _identity_problem(table: KindTable, number: str) -> Problem | None:
             return None
         zh = _zh(table, "document_number")
         return Problem("document_number", "field.required", f"{zh}为必填项（所填内容只有不可见字符）")
-    kinds = {found.kind for found in personal_numbers(normalized)}
+    kinds = set()
+    for found in personal_numbers(normalized):
+        kinds.add(found.kind)
+        run = normalized[found.start : found.end]
+        if found.kind == "digits" and any(id_number_reason(run[i : i + 18]) is None for i in range(len(run) - 17)):
+            kinds.add("id")  # an ID number glued to a year or a serial (2025411502…)
     if kinds & {"id", "mobile"}:
         zh = _zh(table, "document_number")
         what = "公民身份号码" if "id" in kinds else "手机号码"
