@@ -104,8 +104,6 @@ def _reading(groups: list[str], separators: list[str]) -> tuple[Kind, int] | Non
 
 def may_hold_personal_numbers(text: str) -> bool:
     """False for most texts, cheaply: fewer than eleven digits in all."""
-    if text.isascii():
-        return sum(ch.isdigit() for ch in text) >= 11 if len(text) < 64 else len(_ANY_DIGIT.findall(text)) >= 11
     return len(_ANY_DIGIT.findall(text)) >= 11
 
 
