@@ -109,8 +109,10 @@ def may_hold_personal_numbers(text: str) -> bool:
 
 def personal_numbers(text: str) -> list[Found]:
     """Every personal number in `text` (see the module doc), in order, none overlapping."""
-    if not may_hold_personal_numbers(text):
-        return []
+    return _found_in(text) if may_hold_personal_numbers(text) else []
+
+
+def _found_in(text: str) -> list[Found]:
     found: list[Found] = []
     for chain in _CHAIN.finditer(text):
         body = chain[0]
@@ -118,34 +120,47 @@ def personal_numbers(text: str) -> list[Found]:
             # Hundreds of numbers with nothing but punctuation between them is a pasted table, not prose: masked
             # whole, which costs nothing, rather than read group by group, which an adversary could make slow.
             found.append(Found(chain.start(), chain.end(), "digits", 6))
-            continue
-        groups = [(m.start(), m.end(), "".join(_digit(ch) for ch in m[0])) for m in _GROUP.finditer(body)]
-        digits = [g[2] for g in groups]
-        separators = [body[a[1] : b[0]] for a, b in itertools.pairwise(groups)]
-        first = 0
-        while first < len(groups):
-            best: tuple[int, Kind, int] | None = None
-            count = 0
-            for last in range(first, len(groups)):
-                size = len(digits[last])
-                # Groups under three digits belong to no reading but the month and day of _ID_BY_DATE: the
-                # loop stops there (runs of "1-1-1-…" cost nothing).
-                if size < 3 and last > first and not (size == 2 and last - first in (2, 3) and len(digits[first]) == 6):
-                    break
-                count += size
-                if count in _TARGETS or (last == first and count >= 15):  # only then can a reading hold
-                    reading = _reading(digits[first : last + 1], separators[first:last])
-                    if reading is not None:
-                        best = (last, *reading)
-                if count >= 19:
-                    break
-            if best is None:
-                first += 1
-                continue
-            last, kind, shown = best
-            found.append(Found(chain.start() + groups[first][0], chain.start() + groups[last][1], kind, shown))
-            first = last + 1
+        else:
+            found.extend(_in_chain(body, chain.start()))
     return found
+
+
+def _in_chain(body: str, offset: int) -> list[Found]:
+    """The personal numbers of one chain: from each group, the longest reading of it and the groups after."""
+    groups = [(m.start(), m.end(), "".join(_digit(ch) for ch in m[0])) for m in _GROUP.finditer(body)]
+    digits = [g[2] for g in groups]
+    separators = [body[a[1] : b[0]] for a, b in itertools.pairwise(groups)]
+    found: list[Found] = []
+    first = 0
+    while first < len(groups):
+        best = _longest_reading(digits, separators, first)
+        if best is None:
+            first += 1
+            continue
+        last, kind, shown = best
+        found.append(Found(offset + groups[first][0], offset + groups[last][1], kind, shown))
+        first = last + 1
+    return found
+
+
+def _longest_reading(digits: list[str], separators: list[str], first: int) -> tuple[int, Kind, int] | None:
+    """(last group, kind, digits shown) of the longest reading starting at group `first`, if any."""
+    best: tuple[int, Kind, int] | None = None
+    count = 0
+    for last in range(first, len(digits)):
+        size = len(digits[last])
+        # Groups under three digits belong to no reading but the month and day of _ID_BY_DATE: the loop stops
+        # there (runs of "1-1-1-…" cost nothing).
+        if size < 3 and last > first and not (size == 2 and last - first in (2, 3) and len(digits[first]) == 6):
+            break
+        count += size
+        if count in _TARGETS or (last == first and count >= 15):  # only then can a reading hold
+            reading = _reading(digits[first : last + 1], separators[first:last])
+            if reading is not None:
+                best = (last, *reading)
+        if count >= 19:
+            break
+    return best
 
 
 def masked(text: str, shown: int) -> str:
@@ -161,8 +176,9 @@ def masked(text: str, shown: int) -> str:
 
 
 def mask_found(text: str) -> str:
-    """`text` with the personal numbers `personal_numbers` finds masked."""
-    found = personal_numbers(text)
+    """`text` with the personal numbers `personal_numbers` finds masked; for a text `may_hold_personal_numbers`
+    said yes to (the caller asked it already)."""
+    found = _found_in(text)
     if not found:
         return text
     out, done = [], 0
