@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from elasticsearch import AsyncElasticsearch
@@ -20,7 +20,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from sgs.connectors.search_indices import IndexNames
 from sgs.core.calendar import WorkingCalendar
-from sgs.core.dates import CHINA_TZ
+from sgs.core.dates import CHINA_TZ, beijing_time
 from sgs.core.deadline import working_days_late
 from sgs.core.decision import is_person_key
 from sgs.web.supervisors import Supervisor, SupervisorKeys
@@ -264,23 +264,12 @@ async def alerts_feed(
             alert["subject"], alert["subject_code"] = "（无统一社会信用代码）", ""  # nor is the hash exported
         else:
             alert["subject"] = code
-        alert["raised"] = _beijing_time(alert.get("raised_at"))
+        alert["raised"] = beijing_time(alert.get("raised_at"))
         alert["severity_zh"] = SEVERITIES.get(alert.get("severity", ""), alert.get("severity", ""))
     return alerts
 
 
 SEVERITIES = {"high": "高", "medium": "中", "low": "低"}
-
-
-def _beijing_time(value: object) -> str:
-    """A stored UTC time as the supervisors read every other time: Beijing time, to the second."""
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value or "")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
 async def _page(request: Request, who: Supervisor, department: str) -> Response:

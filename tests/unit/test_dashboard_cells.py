@@ -25,9 +25,9 @@ def test_a_natural_persons_key_is_told_from_a_unified_code() -> None:
     assert not is_person_key(COMPANY)
 
 
-def test_alert_times_are_shown_in_beijing_time() -> None:
-    from sgs.web.dashboard import _beijing_time
+def test_alert_times_are_shown_inbeijing_time() -> None:
+    from sgs.core.dates import beijing_time
 
-    assert _beijing_time("2026-12-04T07:06:26.123+00:00") == "2026-12-04 15:06:26"
-    assert _beijing_time("2026-12-03T20:00:00Z") == "2026-12-04 04:00:00"  # the next day in Beijing
-    assert _beijing_time(None) == ""
+    assert beijing_time("2026-12-04T07:06:26.123+00:00") == "2026-12-04 15:06:26"
+    assert beijing_time("2026-12-03T20:00:00Z") == "2026-12-04 04:00:00"  # the next day in Beijing
+    assert beijing_time(None) == ""

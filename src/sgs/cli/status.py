@@ -11,7 +11,7 @@ import click
 
 from sgs.cli.options import unified_code
 from sgs.config import Settings
-from sgs.core.dates import CHINA_TZ
+from sgs.core.dates import beijing_time
 
 STATE_TITLES = {"overdue": "已逾期", "at_risk": "临期（截止日为今天或下一个工作日）", "pending": "待公示"}
 
@@ -74,6 +74,6 @@ def status(code: str, as_json: bool) -> None:
         click.echo(f"被退回且尚未更正：{len(rejected)} 条")
         for item in rejected:
             reasons = "；".join(f"{p['message']} [{p['code']}]" for p in item["problems"])
-            at = datetime.fromisoformat(item["rejected_at"]).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
-            click.echo(f"  {at}（北京时间）  {item['decision_id'] or '（无法识别的报送）'}  {reasons}")
+            at, decision = beijing_time(item["rejected_at"]), item["decision_id"] or "（无法识别的报送）"
+            click.echo(f"  {at}（北京时间）  {decision}  {reasons}")
     raise SystemExit(1 if report["overdue"] else 0)

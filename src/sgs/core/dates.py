@@ -151,3 +151,15 @@ def check_date(value: str | int | float | date | None) -> DateCheck:
 def parse_date(value: str | int | float | date | None) -> date | None:
     """The date `value` denotes, or None when it is not one (see the module doc for the shapes)."""
     return check_date(value).date
+
+
+def beijing_time(value: object) -> str:
+    """A stored time (ISO 8601; one without an offset is UTC) as people here read times: Beijing time, to the
+    second; anything else as it is."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value or "")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
