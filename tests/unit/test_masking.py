@@ -238,6 +238,13 @@ def test_an_id_number_split_or_disguised_anyhow_is_masked(written: str) -> None:
         ("卡号2221/0012/3456/7890。", "卡号2221/00**/****/****。"),
         ("手机+8613812345678", "手机+86138********"),
         ("手机008613812345678", "手机008613*********"),
+        # Spaced out digit by digit or two by two, and HTML spaces (a text copied out of a web page):
+        ("电话1 3 8 1 2 3 4 5 6 7 8。", "电话1 3 8 * * * * * * * *。"),
+        ("13 81 23 45 678", "13 8* ** ** ***"),
+        ("身份证4 1 1 5 0 2 1 9 9 5 0 8 0 8 1 2 6 9，", "身份证4 1 1 5 0 2 * * * * * * * * * * * *，"),
+        ("411502&nbsp;19950808&nbsp;1269", "411502&nbsp;********&nbsp;****"),
+        ("411502&#160;1995&#160;0808&#160;1269", "411502&#160;****&#160;****&#160;****"),
+        ("手机138&nbsp;1234&nbsp;5678", "手机138&nbsp;****&nbsp;****"),
     ],
 )
 def test_mobiles_and_cards_split_anyhow_are_masked(written: str, masked: str) -> None:
@@ -260,6 +267,10 @@ def test_mobiles_and_cards_split_anyhow_are_masked(written: str, masked: str) ->
         "分别于2023-12-06、2023-06-10、2024-05-20检查",
         "有效期2023.11.05-2024.03.05、2024.03.06-2025.03.05",
         "金额130.0000-1500.0000万元",
+        # Small numbers spaced alike: a counting run, a list read from its middle, HTML text around numbers.
+        "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15",
+        "样品 12 13 81 23 45 678 90",
+        "A&amp;B 2024&nbsp;12&nbsp;03",
     ],
 )
 def test_numbers_that_are_no_ones_stay(plain: str) -> None:

@@ -11,7 +11,10 @@ digits are
   rest, 4-6-5), one separator throughout;
 - a mobile number when they hold 11 digits starting 13–19 (or 86 / 0086 and those, glued) in at most three
   groups of at least three, one separator throughout;
+- a mobile or an 18-character ID number too when spaced out one to three digits at a time with the same single
+  space between all of them (1 3 8 1 2 3 4 5 6 7 8), five groups or more and not within a longer such run;
 - and a single group of 15 or more digits is personal whatever it is (a number glued to a year or an amount).
+HTML spaces (&nbsp;, &#160;…) separate groups as spaces do.
 The longest reading from each group wins (an ID from 13… is not a mobile). Other chains — article lists
 (第12、13、14条), dates, amounts, telephone numbers with area codes — are none of these.
 """
@@ -35,7 +38,11 @@ _D = (
     "\u00b2\u00b3\u00b9\u2070\u2074-\u2079\u2080-\u2089]"
 )
 _X = "[XxＸｘ]"
-_SEP = "(?:[^\\w]|_)"  # neither a letter, a CJK character nor a digit
+# Spaces written as HTML (a text copied out of a web page keeps them): separators, their digits no number's.
+_HTML_SPACE = "&(?:nbsp|ensp|emsp|thinsp|#160|#[xX][aA]0|#32|#[xX]20);"
+_HTML_SPACES = re.compile(_HTML_SPACE)
+_HTML_SPACE_PARTS = re.compile(f"({_HTML_SPACE})")  # split() keeps them between the other parts
+_SEP = f"(?:{_HTML_SPACE}|[^\\w]|_)"  # neither a letter, a CJK character nor a digit
 _GAP = 8
 # A chain starts where digits start; the lookahead passes only chains of eleven digits or more, so the dates,
 # amounts and article numbers most texts hold never reach the Python below.
@@ -73,8 +80,9 @@ _CARD_SHAPES = frozenset(
 )
 
 
-def _reading(groups: list[str], separators: list[str]) -> tuple[Kind, int] | None:
-    """What consecutive groups of digits are together, if personal. `separators`: the text between them.
+def _reading(groups: list[str], separators: list[str], spaced: bool) -> tuple[Kind, int] | None:
+    """What consecutive groups of digits are together, if personal. `separators`: the text between them;
+    `spaced`: the groups are a whole run of digits typed one to three at a time with one space between them.
 
     The shapes are what keeps two numbers side by side from reading as one: an ID number's groups have three
     or more digits (or are region, year, month, day, rest), so timestamps and date lists (14:30:00—2024-03-05)
@@ -83,7 +91,9 @@ def _reading(groups: list[str], separators: list[str]) -> tuple[Kind, int] | Non
     digits = "".join(groups)
     count, sizes = len(digits), tuple(len(g) for g in groups)
     sized = min(sizes) >= 3
-    shaped = count in (15, 18) and (sized or sizes in _ID_BY_DATE) and (count == 18 or digits.isdigit())
+    # Spaced-out digits only as an 18-character ID, whose check character a run of counting numbers fails.
+    split_as_id = sized or sizes in _ID_BY_DATE or (spaced and count == 18)
+    shaped = count in (15, 18) and split_as_id and (count == 18 or digits.isdigit())
     if shaped and id_number_reason(digits, today=_LATEST_BIRTH) is None:
         return "id", 6
     if not digits.isdigit():
@@ -92,10 +102,10 @@ def _reading(groups: list[str], separators: list[str]) -> tuple[Kind, int] | Non
     if 16 <= count <= 19 and alike and sizes in _CARD_SHAPES and digits[0] in "2345689":
         return "card", 6
     mobile = digits[-11:]
-    if mobile[0] == "1" and mobile[1] in "3456789" and alike and len(groups) <= 3:
+    if mobile[0] == "1" and mobile[1] in "3456789" and alike and (len(groups) <= 3 or spaced):
         prefix = digits[:-11]
-        # 138 1234 5678, 13812345678, and +86 / 0086 glued on (86138…, 0086138…).
-        if prefix in ("", "86", "0086") and (sized or len(groups) == 1) and (not prefix or len(groups) == 1):
+        # 138 1234 5678, 13812345678, 1 3 8 1 2 3 4 5 6 7 8, and +86 / 0086 glued on (86138…, 0086138…).
+        if prefix in ("", "86", "0086") and (sized or spaced or len(groups) == 1) and (not prefix or len(groups) == 1):
             return "mobile", len(prefix) + 3
     if count >= 15 and len(groups) == 1:
         return "digits", 6
@@ -127,7 +137,8 @@ def _found_in(text: str) -> list[Found]:
 
 def _in_chain(body: str, offset: int) -> list[Found]:
     """The personal numbers of one chain: from each group, the longest reading of it and the groups after."""
-    groups = [(m.start(), m.end(), "".join(_digit(ch) for ch in m[0])) for m in _GROUP.finditer(body)]
+    scanned = _HTML_SPACES.sub(lambda space: " " * len(space[0]), body)
+    groups = [(m.start(), m.end(), "".join(_digit(ch) for ch in m[0])) for m in _GROUP.finditer(scanned)]
     digits = [g[2] for g in groups]
     separators = [body[a[1] : b[0]] for a, b in itertools.pairwise(groups)]
     found: list[Found] = []
@@ -147,15 +158,25 @@ def _longest_reading(digits: list[str], separators: list[str], first: int) -> tu
     """(last group, kind, digits shown) of the longest reading starting at group `first`, if any."""
     best: tuple[int, Kind, int] | None = None
     count = 0
+    # Digits spaced out to hide a number (1 3 8 1 2 3 4 5 6 7 8, 13 81 23 45 678): one to three at a time, the
+    # same single space (of any kind) between them all, five groups or more, and nothing spaced alike around
+    # them — a list of small numbers is not read from its middle.
+    spacing = separators[first] if first < len(separators) else ""
+    spaced = len(spacing) == 1 and spacing.isspace() and len(digits[first]) <= 3
     for last in range(first, len(digits)):
         size = len(digits[last])
-        # Groups under three digits belong to no reading but the month and day of _ID_BY_DATE: the loop stops
-        # there (runs of "1-1-1-…" cost nothing).
-        if size < 3 and last > first and not (size == 2 and last - first in (2, 3) and len(digits[first]) == 6):
+        if last > first:
+            spaced = spaced and size <= 3 and separators[last - 1] == spacing
+        # Groups under three digits belong to no reading but the month and day of _ID_BY_DATE and spaced-out
+        # digits: the loop stops there otherwise (runs of "1-1-1-…" cost nothing).
+        date_part = size == 2 and last - first in (2, 3) and len(digits[first]) == 6
+        if size < 3 and last > first and not date_part and not spaced:
             break
         count += size
         if count in _TARGETS or (last == first and count >= 15):  # only then can a reading hold
-            reading = _reading(digits[first : last + 1], separators[first:last])
+            reading = _reading(
+                digits[first : last + 1], separators[first:last], spaced and _alone(separators, first, last)
+            )
             if reading is not None:
                 best = (last, *reading)
         if count >= 19:
@@ -163,16 +184,33 @@ def _longest_reading(digits: list[str], separators: list[str], first: int) -> tu
     return best
 
 
+def _alone(separators: list[str], first: int, last: int) -> bool:
+    """Whether groups first…last (five or more) are not part of a longer run spaced alike."""
+    spacing = separators[first]
+    before = first == 0 or separators[first - 1] != spacing
+    after = last == len(separators) or separators[last] != spacing
+    return last - first >= 4 and before and after
+
+
 def masked(text: str, shown: int) -> str:
-    """`text` with every digit (and check character X) after the first `shown` digits as *."""
+    """`text` with every digit (and check character X) after the first `shown` digits as *; HTML spaces kept."""
     out: list[str] = []
+    for index, part in enumerate(_HTML_SPACE_PARTS.split(text) if "&" in text else [text]):
+        if index % 2:
+            out.append(part)
+            continue
+        shown = _mask_digits(part, shown, out)
+    return "".join(out)
+
+
+def _mask_digits(text: str, shown: int, out: list[str]) -> int:
     for ch in text:
         if ch in "XxＸｘ" or unicodedata.digit(ch, None) is not None:
             out.append(ch if shown > 0 else "*")
             shown -= 1
         else:
             out.append(ch)
-    return "".join(out)
+    return shown
 
 
 def mask_found(text: str) -> str:
