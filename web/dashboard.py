@@ -23,6 +23,7 @@ from sgs.core.calendar import WorkingCalendar
 from sgs.core.dates import CHINA_TZ, beijing_time
 from sgs.core.deadline import working_days_late
 from sgs.core.decision import is_person_key
+from sgs.core.problem_labels import problem_label
 from sgs.web.supervisors import Supervisor, SupervisorKeys
 
 LIST_LIMIT = 500  # rows of a list on the page; its CSV export has every row (up to EXPORT_LIMIT)
@@ -246,8 +247,12 @@ async def dead_letter_series(es: AsyncElasticsearch, names: IndexNames, departme
     for index, day in enumerate(days):
         for bucket in day["reasons"]["buckets"]:
             series.setdefault(bucket["key"], [0] * len(days))[index] = bucket["doc_count"]
-    totals = [{"reason": b["key"], "count": b["doc_count"]} for b in aggs.get("reasons", {}).get("buckets", [])]
-    return {"days": [d["key_as_string"][:10] for d in days], "series": series, "totals": totals}
+    totals = [
+        {"reason": b["key"], "label": problem_label(b["key"]), "count": b["doc_count"]}
+        for b in aggs.get("reasons", {}).get("buckets", [])
+    ]
+    labels = {code: problem_label(code) for code in series}
+    return {"days": [d["key_as_string"][:10] for d in days], "series": series, "labels": labels, "totals": totals}
 
 
 async def alerts_feed(

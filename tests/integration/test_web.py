@@ -314,6 +314,36 @@ def test_a_dashboard_export_holds_every_row_not_only_what_the_page_lists(
     assert len(rows) == 605 and len({row["decision_id"] for row in rows}) == 605
 
 
+def test_dashboard_rejection_reasons_are_named_in_chinese(
+    web: Web, settings: Settings, supervisor: tuple[Path, str]
+) -> None:
+    department = uscc("11411500", random.Random(606))
+    names = IndexNames(settings.index_prefix)
+    document = {
+        "decision_id": f"penalty:{department}:退罚〔2025〕1号",
+        "department_code": department,
+        "kind": "penalty",
+        "problems": [{"field": "subject_code", "code": "uscc.check_character", "message": "校验码错误"}],
+        "problem_codes": ["uscc.check_character"],
+        "rejected_at": "2025-06-03T02:00:00+00:00",
+    }
+
+    async def write() -> None:
+        async with AsyncElasticsearch(settings.elasticsearch) as es:
+            await BulkWriter(es).write([IndexWrite(names.rejections, f"web-test:{department}", 1, document)])
+            await es.indices.refresh(index=names.rejections)
+
+    asyncio.run(write())
+    auth = ("zhang.wei", supervisor[1])
+    page = httpx.get(f"{web.url}/dashboard/department/{department}", auth=auth, timeout=30)
+    assert page.status_code == 200 and "统一社会信用代码校验位错误" in page.text and "uscc.check_character" in page.text
+    series = httpx.get(f"{web.url}/dashboard/api/dead-letters", params={"department": department}, auth=auth).json()
+    assert series["labels"] == {"uscc.check_character": "统一社会信用代码校验位错误"}
+    exported = httpx.get(f"{web.url}/dashboard/export/dead_letters.csv", params={"department": department}, auth=auth)
+    rows = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
+    assert rows == [{"reason": "uscc.check_character", "label": "统一社会信用代码校验位错误", "count": "1"}]
+
+
 def test_the_dashboard_lets_in_supervisors_only(
     web: Web, supervisor: tuple[Path, str], settings: Settings, corpus: Corpus
 ) -> None:

@@ -26,7 +26,7 @@ const charts = {
     legend: { bottom: 0, type: "scroll" },
     xAxis: { type: "category", data: data.days },
     yAxis: { type: "value" },
-    series: Object.entries(data.series).map(([name, values]) => ({ name, type: "bar", stack: "all", data: values })),
+    series: Object.entries(data.series).map(([code, values]) => ({ name: data.labels[code] || code, type: "bar", stack: "all", data: values })),
   }),
 };
 

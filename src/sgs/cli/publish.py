@@ -15,6 +15,7 @@ from sgs.config import Settings
 from sgs.connectors.importer import ImportSummary, import_file
 from sgs.connectors.templates import TemplateError
 from sgs.core.fields import Kind, kind_table
+from sgs.core.problem_labels import problem_label
 
 EXIT_ALL_PUBLISHED, EXIT_SOME_NOT_PUBLISHED, EXIT_UNUSABLE = 0, 1, 2
 BROKER_TIMEOUT_S = 10
@@ -74,7 +75,7 @@ def _print_summary(summary: ImportSummary) -> None:
             f"已发布 {summary.published}，发送失败 {summary.failed}"
         )
     for code, count in summary.problem_codes.most_common(5):
-        click.echo(f"  {code}  {count}")
+        click.echo(f"  {problem_label(code)}（{code}）  {count}")
     if summary.report is not None:
         click.echo(f"  未发布的行及原因：{summary.report}")
 
