@@ -416,3 +416,19 @@ def test_a_supplied_publication_end_before_the_shortest_period_is_refused() -> N
         "penalty", penalty(decision_date="2025-06-03", publication_end="2025-06-04")
     )
     valid("penalty", penalty(decision_date="2025-06-03", publication_end="2025-09-03"))
+
+
+def test_a_supplied_publication_end_keeps_the_decisions_own_minimum_and_the_three_year_maximum() -> None:
+    """A hostile tester's finds: 2098-12-31 kept a 警告 public for 73 years; three months ended a 消防 penalty's
+    publication before its year."""
+    late = penalty(decision_date="2025-05-20", publication_end="2098-12-31")
+    assert ("publication_end", "publication_end.too_late") in problems("penalty", late)
+    valid("penalty", penalty(decision_date="2025-05-20", publication_end="2028-05-20"))
+    assert ("publication_end", "publication_end.too_late") in problems(
+        "penalty", penalty(decision_date="2025-05-20", publication_end="2028-05-21")
+    )
+    fire = {"decision_date": "2025-05-20", "illegal_act_type": "违反消防法"}
+    assert ("publication_end", "publication_end.too_early") in problems(
+        "penalty", penalty(**fire, publication_end="2025-08-20")
+    )
+    valid("penalty", penalty(**fire, publication_end="2026-05-20"))  # credit repair after the year

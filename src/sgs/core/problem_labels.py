@@ -41,6 +41,7 @@ LABELS: dict[str, str] = {
     "org.length": "组织机构代码长度错误",
     "payload.undecodable": "消息无法解码",
     "publication_end.too_early": "公示截止期过早",
+    "publication_end.too_late": "公示截止期过晚",
     "record.invalid": "记录未通过校验",
     "record.kind": "未知的决定类型",
     "record.too_large": "记录过大",

@@ -140,6 +140,27 @@ def publication_end(
     return end
 
 
+def supplied_end_bounds(
+    decision_date: date,
+    categories: Iterable[str],
+    *,
+    illegal_act_type: str = "",
+    restriction_end: date | None = None,
+    rules: PublicationRules = DEFAULT_RULES,
+) -> tuple[date, date]:
+    """The earliest and latest 公示截止期 a department may supply for a penalty: not before its minimum period
+    (credit repair ends publication early, after it: 3 months, 1 year for 特种设备/安全生产/消防), not after the
+    longest period (3 years) or, for a restriction, the restriction's own end."""
+    names = [c.strip() for c in categories]
+    floor = any(keyword in illegal_act_type for keyword in rules.floor_keywords)
+    earliest = add_months(decision_date, max(rules.shortest_months, rules.floor_months if floor else 0))
+    longest = max(rules.default_months, rules.floor_months, *rules.category_months.values())
+    latest = add_months(decision_date, longest)
+    if restriction_end is not None and rules.restriction_categories.intersection(names):
+        latest = max(latest, restriction_end)
+    return earliest, latest
+
+
 _LICENCE_VALID = frozenset({"1", "有效", "1有效", "1-有效", "1:有效", "1.有效"})
 
 

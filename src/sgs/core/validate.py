@@ -38,7 +38,7 @@ from sgs.core.normalize import (
 )
 from sgs.core.personal_numbers import personal_numbers
 from sgs.core.problems import Problem
-from sgs.core.publication import DEFAULT_RULES, PublicationRules, add_months, publication_end
+from sgs.core.publication import DEFAULT_RULES, PublicationRules, publication_end, supplied_end_bounds
 
 RESIDENT_ID = "身份证"
 ADULT_AGE = 18
@@ -312,14 +312,31 @@ def _check_dates(
     decided = values.get("decision_date")
     supplied_end = values.get("publication_end")
     if isinstance(decided, date) and isinstance(supplied_end, date):
-        shortest = add_months(decided, rules.shortest_months)
-        if decided <= supplied_end < shortest:
+        categories, act, restriction = (values.get(n) for n in ("penalty_categories", "illegal_act_type", "valid_to"))
+        earliest, latest = supplied_end_bounds(
+            decided,
+            categories if isinstance(categories, tuple) else (),
+            illegal_act_type=act if isinstance(act, str) else "",
+            restriction_end=restriction if isinstance(restriction, date) else None,
+            rules=rules,
+        )
+        zh = _zh(table, "publication_end")
+        if decided <= supplied_end < earliest:
             problems.append(
                 Problem(
                     "publication_end",
                     "publication_end.too_early",
-                    f"{_zh(table, 'publication_end')}{supplied_end.isoformat()}早于{shortest.isoformat()}："
-                    f"处罚信息至少公示{rules.shortest_months}个月",
+                    f"{zh}{supplied_end.isoformat()}早于{earliest.isoformat()}：该处罚信息至少公示至此日"
+                    "（一般3个月，特种设备、安全生产、消防类1年）",
+                )
+            )
+        elif supplied_end > latest:
+            problems.append(
+                Problem(
+                    "publication_end",
+                    "publication_end.too_late",
+                    f"{zh}{supplied_end.isoformat()}晚于{latest.isoformat()}：处罚信息最长公示3年"
+                    "（限制开展生产经营活动、限制从业至其期限届满）",
                 )
             )
     if isinstance(decided, date) and decided < EARLIEST_DECISION:
