@@ -367,4 +367,9 @@ def test_mask() -> None:
     assert mask_id_number(" ４１１５０２１９９００１０１１２３x") == "411502************"
     assert mask_id_number("411502900101123") == "411502*********"
     assert mask_id_number("12345") == "*****"
+    # Other documents keep their series letters only (a hostile tester saw E12345*** and 123456**):
+    assert mask_id_number("E12345678") == "E********"
+    assert mask_id_number("H1234567801") == "H**********"
+    assert mask_id_number("12345678") == "********"
+    assert mask_id_number("ABCDEFG") == "AB*****"
     assert mask_id_number("") == ""

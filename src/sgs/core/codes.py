@@ -463,12 +463,17 @@ def resolve_subject_code(code: str, known: Mapping[str, str]) -> str | None:
     return None
 
 
-def mask_id_number(number: str) -> str:
-    """Public view of an ID number: the first 6 characters (the region) and asterisks, same length.
+_RESIDENT_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]|[0-9]{15}")
+_SERIES_LETTERS = re.compile(r"[A-Z]{1,2}")
 
-    Numbers of 6 characters or fewer are masked entirely: showing "the first 6" would show all of it.
-    """
+
+def mask_id_number(number: str) -> str:
+    """Public view of an ID number, same length: a resident ID number (and the residence permits of its form)
+    keeps its first 6 characters, the region (STANDARD §6); any other document — passport, 通行证 — keeps only
+    the letters of its series (E, H, …): its first 6 characters would be most of the holder's number."""
     code = normalize_code(number)
-    if len(code) <= 6:
-        return "*" * len(code)
-    return code[:6] + "*" * (len(code) - 6)
+    if _RESIDENT_ID_SHAPE.fullmatch(code):
+        return code[:6] + "*" * (len(code) - 6)
+    series = _SERIES_LETTERS.match(code)
+    shown = series.end() if series and series.end() < len(code) else 0
+    return code[:shown] + "*" * (len(code) - shown)
