@@ -60,6 +60,7 @@ def from_json(data: dict[str, Any]) -> Tracked:
         working_days_late=data["working_days_late"],
         sequence=data["sequence"],
         revoked=data.get("revoked", False),
+        version=data.get("version", 0),  # states stored before versions were kept
     )
 
 
@@ -139,13 +140,14 @@ class DeadlineTracker:
                 decision_date=date.fromisoformat(notice["decision_date"]),
                 now=notice["at"],
                 calendar=calendar,
+                version=notice.get("version", 0),
             )
         if tracked is None:
             return None, []  # nothing seen for it (e.g. notices older than the input topic's retention)
         if kind == "published":
             return publish(tracked, published_at=notice["at"], calendar=calendar)
         if kind == "revoked":
-            return revoke(tracked), []
+            return revoke(tracked, notice.get("version", 0)), []
         if kind == "check":
             return check(recompute(tracked, calendar), now=now, calendar=calendar)
         log.warning("unknown deadline notice %r for %s", kind, notice["decision_id"])

@@ -95,13 +95,13 @@ def register(app: faust.App, ctx: Context) -> None:
         if handled.seen is not None:
             first = handled.seen
             decision_id, kind, department_code = first.decision_id, first.kind, first.department_code
-            decision_date = first.decision_date.isoformat()
+            decision_date, version = first.decision_date.isoformat(), first.version
         elif handled.outcome == "replayed" and handled.current is not None and handled.current.get("decision_date"):
             # Read again after a crash that may have come before its deadline state was stored: seen again
             # (a decision already tracked is unchanged by it).
             current = handled.current
             decision_id, kind, department_code = current["decision_id"], current["kind"], current["department_code"]
-            decision_date = current["decision_date"]
+            decision_date, version = current["decision_date"], current["version"]
         else:
             return None
         return {
@@ -111,6 +111,7 @@ def register(app: faust.App, ctx: Context) -> None:
             "kind": kind,
             "department_code": department_code,
             "decision_date": decision_date,
+            "version": version,
         }
 
     def take(batch: Batch, event: EventT[bytes]) -> None:
@@ -133,12 +134,16 @@ def register(app: faust.App, ctx: Context) -> None:
         seen_notice = seen(handled, batch.now)
         if seen_notice is not None:
             notice(batch, event, seen_notice)
+        version = handled.current["version"] if handled.current is not None else 0
         if handled.revoked is not None:
-            notice(batch, event, {"type": "revoked", "decision_id": handled.revoked, "at": batch.now})
+            notice(
+                batch, event, {"type": "revoked", "decision_id": handled.revoked, "at": batch.now, "version": version}
+            )
         elif handled.current is not None and handled.current["status"] in NEVER_PUBLISHED:
             # A version the platform will not publish (a licence no longer in force, a penalty whose period
             # ended before it arrived): nothing to chase unless a later version is published.
-            notice(batch, event, {"type": "revoked", "decision_id": handled.current["decision_id"], "at": batch.now})
+            withdrawn = {"type": "revoked", "decision_id": handled.current["decision_id"], "at": batch.now}
+            notice(batch, event, withdrawn | {"version": version})
 
     async def publish(batch: Batch) -> None:
         writes: list[IndexWrite] = []

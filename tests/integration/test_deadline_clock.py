@@ -20,7 +20,7 @@ from sgs.core.calendar import default_calendar
 from sgs.core.dates import CHINA_TZ
 from sgs.core.deadline import deadline
 from sgs.core.docnum import decision_id
-from sgs.core.publication import add_months
+from sgs.core.publication import supplied_end_bounds
 from sgs.deploy.local.stack import LocalStack
 from sgs.streams.clock import FileClock
 from sgs.streams.topics import Topics
@@ -82,8 +82,13 @@ def test_a_decision_leaves_public_view_when_its_publication_period_ends(
     with clocked_worker(settings, tmp_path, "worker-expiry", today) as (mine, clock):
         step = next(s for s in demo_feed(8, today, seed=31, first_serial=600_000) if s.record and s.kind == "penalty")
         assert step.record is not None
-        # At least the shortest period (3 months) after the decision, and still ahead.
-        ends = max(today + timedelta(days=30), add_months(date.fromisoformat(step.record["decision_date"]), 3))
+        # At least the decision's own minimum period (3 months, a year for 消防…) after it, and still ahead.
+        earliest, _ = supplied_end_bounds(
+            date.fromisoformat(step.record["decision_date"]),
+            step.record["penalty_categories"].split("、"),
+            illegal_act_type=step.record.get("illegal_act_type") or "",
+        )
+        ends = max(today + timedelta(days=30), earliest)
         record = dict(step.record, publication_end=ends.isoformat())
         decision = decision_id("penalty", record["authority_code"], record["document_number"])
         submitter = RawSubmitter(mine)

@@ -119,7 +119,7 @@ def test_a_provisional_deadline_is_recomputed_when_the_year_arrives() -> None:
     assert not known.provisional and known.deadline == date(2027, 1, 7)  # 元旦 2027-01-01 is off
 
 
-def again(tracked: Tracked, decided: date, now: datetime) -> tuple[Tracked, list[TrackState]]:
+def again(tracked: Tracked, decided: date, now: datetime, version: int = 0) -> tuple[Tracked, list[TrackState]]:
     moved, transitions = observe(
         tracked,
         decision_id=tracked.decision_id,
@@ -128,6 +128,7 @@ def again(tracked: Tracked, decided: date, now: datetime) -> tuple[Tracked, list
         decision_date=decided,
         now=now,
         calendar=CAL,
+        version=version,
     )
     return moved, [t.to_state for t in transitions]
 
@@ -154,3 +155,16 @@ def test_a_withdrawn_item_sent_again_is_chased_again() -> None:
     withdrawn = revoke(tracked)
     chased, states = again(withdrawn, date(2025, 1, 24), cst(2025, 3, 1))
     assert not chased.revoked and states == [TrackState.OVERDUE]
+
+
+def test_an_older_version_arriving_late_moves_nothing() -> None:
+    """A hostile tester's finds: rejected versions are stored nowhere but here, so an older one sent last moved the
+    deadline back (pending became overdue), and one older than a revoke brought the withdrawn item back."""
+    tracked, _ = seen(date(2027, 1, 4), cst(2027, 1, 5, 9))
+    newer, _ = again(tracked, date(2027, 1, 5), cst(2027, 1, 5, 10), version=3)
+    older, states = again(newer, date(2026, 12, 25), cst(2027, 1, 7, 9), version=2)
+    assert older == newer and states == []
+    withdrawn = revoke(newer, 5)
+    assert again(withdrawn, date(2027, 1, 5), cst(2027, 1, 7, 9), version=4)[0] == withdrawn
+    chased, _ = again(withdrawn, date(2027, 1, 5), cst(2027, 1, 7, 9), version=6)
+    assert not chased.revoked and chased.version == 6

@@ -101,6 +101,7 @@ class Seen:
     kind: str
     department_code: str
     decision_date: date
+    version: int  # the submission's: an older one, rejected or not, must not move the tracker's date
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +335,7 @@ def _upsert(
     # A decision date that is itself the problem (in the future, before 1990) would start a clock decades away.
     dated = not any(p.field == "decision_date" for p in result.problems)
     if result.decision_id == decision_id and result.decision_date is not None and dated:
-        seen = Seen(decision_id, kind, department, result.decision_date)
+        seen = Seen(decision_id, kind, department, result.decision_date, envelope["version"])
     problems = list(result.problems)
     if result.decision_id is not None and result.decision_id != decision_id:
         problems.append(

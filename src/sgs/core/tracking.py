@@ -50,6 +50,9 @@ class Tracked:
     # Withdrawn before it was published (revoked, or a version the platform will never publish: a licence no
     # longer in force, a penalty whose publication period ended before it arrived): nothing left to chase.
     revoked: bool = False
+    # The newest submission version of `department_code` that set the decision date or withdrew the item: an
+    # older one arriving late (a rejected version is stored nowhere else) says nothing new.
+    version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,7 @@ def observe(
     decision_date: date,
     now: datetime,
     calendar: WorkingCalendar,
+    version: int = 0,
 ) -> tuple[Tracked, list[Transition]]:
     """A submission of the decision was seen (valid or not): start tracking it, or follow a new decision date."""
     due = deadline_of(decision_date, calendar)
@@ -98,12 +102,18 @@ def observe(
             TrackState.PENDING,
             now,
             sequence=1,
+            version=version,
         )
         opened = Transition(decision_id, None, TrackState.PENDING, now, first)
         checked, first_checks = check(first, now=now, calendar=calendar)
         return checked, [opened, *first_checks]
     if not tracked.state.open:
         return tracked, []
+    if department_code == tracked.department_code:  # versions order one department's submissions only
+        if version < tracked.version:
+            return tracked, []
+        if version > tracked.version:
+            tracked = dataclasses.replace(tracked, version=version)
     if tracked.revoked:  # withdrawn, and now sent again: the department means it, chase it again
         tracked = dataclasses.replace(tracked, revoked=False, sequence=tracked.sequence + 1)
     elif tracked.decision_date == decision_date:
@@ -158,11 +168,14 @@ def publish(tracked: Tracked, *, published_at: datetime, calendar: WorkingCalend
     return moved, [transition]
 
 
-def revoke(tracked: Tracked) -> Tracked:
-    """The decision was withdrawn: an open item stops being chased; a published one keeps its record."""
+def revoke(tracked: Tracked, version: int = 0) -> Tracked:
+    """The decision was withdrawn (by the submission `version` of its department): an open item stops being
+    chased; a published one keeps its record."""
     if not tracked.state.open or tracked.revoked:
         return tracked
-    return dataclasses.replace(tracked, revoked=True, sequence=tracked.sequence + 1)
+    return dataclasses.replace(
+        tracked, revoked=True, sequence=tracked.sequence + 1, version=max(tracked.version, version)
+    )
 
 
 def recompute(tracked: Tracked, calendar: WorkingCalendar) -> Tracked:
