@@ -22,7 +22,6 @@ from sgs.core.tracking import (
     Tracked,
     TrackState,
     Transition,
-    check,
     next_alarm,
     observe,
     publish,
@@ -149,7 +148,7 @@ class DeadlineTracker:
         if kind == "revoked":
             return revoke(tracked, notice.get("version", 0)), []
         if kind == "check":
-            return check(recompute(tracked, calendar), now=now, calendar=calendar)
+            return recompute(tracked, now=now, calendar=calendar)
         log.warning("unknown deadline notice %r for %s", kind, notice["decision_id"])
         return tracked, []
 

@@ -115,8 +115,38 @@ def test_a_provisional_deadline_is_recomputed_when_the_year_arrives() -> None:
     arrangement = parse_arrangement(
         "year: 2027\nholidays:\n  - {name: 元旦, from: 2027-01-01, to: 2027-01-03}\n", "yaml"
     )
-    known = recompute(tracked, with_arrangements([arrangement]))
+    known, _ = recompute(tracked, now=cst(2026, 12, 29, 10), calendar=with_arrangements([arrangement]))
     assert not known.provisional and known.deadline == date(2027, 1, 7)  # 元旦 2027-01-01 is off
+
+
+def test_a_breach_of_a_guessed_deadline_is_undone_when_the_real_one_has_not_ended() -> None:
+    """A hostile tester's find: overdue by the Monday-Friday guess (01-06), still overdue on 01-07 after the 2027
+    arrangement moved the deadline to 01-07, and then "overdue → published_on_time"."""
+    from sgs.core.calendar import parse_arrangement, with_arrangements
+
+    tracked, _ = seen(date(2026, 12, 28), cst(2026, 12, 28, 10))
+    overdue, _ = check(tracked, now=cst(2027, 1, 7, 0, 0, 1), calendar=CAL)
+    assert overdue.state is TrackState.OVERDUE
+    arrangement = parse_arrangement(
+        "year: 2027\nholidays:\n  - {name: 元旦, from: 2027-01-01, to: 2027-01-03}\n", "yaml"
+    )
+    known, transitions = recompute(overdue, now=cst(2027, 1, 7, 0, 1), calendar=with_arrangements([arrangement]))
+    assert [(t.from_state, t.to_state) for t in transitions] == [
+        (TrackState.OVERDUE, TrackState.PENDING),
+        (TrackState.PENDING, TrackState.AT_RISK),
+    ]
+    published, _ = publish(known, published_at=cst(2027, 1, 7, 9), calendar=CAL)
+    assert published.state is TrackState.PUBLISHED_ON_TIME
+
+
+def test_an_overdue_item_whose_date_was_corrected_later_is_still_published_late() -> None:
+    tracked, _ = seen(date(2025, 3, 3), cst(2025, 3, 3, 9))
+    overdue, _ = check(tracked, now=cst(2025, 3, 13, 0, 0, 1), calendar=CAL)
+    assert overdue.state is TrackState.OVERDUE
+    corrected, _ = again(overdue, date(2025, 3, 10), cst(2025, 3, 13, 9))
+    assert corrected.state is TrackState.OVERDUE and corrected.deadline == date(2025, 3, 19)
+    published, _ = publish(corrected, published_at=cst(2025, 3, 13, 10), calendar=CAL)
+    assert published.state is TrackState.PUBLISHED_LATE and published.working_days_late == 1
 
 
 def again(tracked: Tracked, decided: date, now: datetime, version: int = 0) -> tuple[Tracked, list[TrackState]]:

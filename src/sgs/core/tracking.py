@@ -156,12 +156,15 @@ def publish(tracked: Tracked, *, published_at: datetime, calendar: WorkingCalend
     """A valid version became searchable: the item closes on time or late. Only the first publication counts."""
     if not tracked.state.open:
         return tracked, []
-    if published_at < end_of_day(tracked.deadline):
+    # Overdue stays a breach (a later decision date sent since cannot make it on time).
+    if published_at < end_of_day(tracked.deadline) and tracked.state is not TrackState.OVERDUE:
         moved, transition = _move(
             tracked, TrackState.PUBLISHED_ON_TIME, published_at, published_at=published_at, working_days_late=0
         )
     else:
         late = working_days_late(tracked.deadline, _today(published_at), calendar)
+        if tracked.state is TrackState.OVERDUE:
+            late = max(late, 1)
         moved, transition = _move(
             tracked, TrackState.PUBLISHED_LATE, published_at, published_at=published_at, working_days_late=late
         )
@@ -178,14 +181,22 @@ def revoke(tracked: Tracked, version: int = 0) -> Tracked:
     )
 
 
-def recompute(tracked: Tracked, calendar: WorkingCalendar) -> Tracked:
-    """A provisional deadline, after the calendar gained the year's arrangement."""
-    if not tracked.provisional:
-        return tracked
-    due = deadline_of(tracked.decision_date, calendar)
-    if (due.date, due.provisional) == (tracked.deadline, tracked.provisional):
-        return tracked
-    return dataclasses.replace(tracked, deadline=due.date, provisional=due.provisional, sequence=tracked.sequence + 1)
+def recompute(tracked: Tracked, *, now: datetime, calendar: WorkingCalendar) -> tuple[Tracked, list[Transition]]:
+    """A provisional deadline, after the calendar gained the year's arrangement; then `check`. An item found
+    overdue by the guessed deadline whose real deadline has not ended is pending again: that breach was the
+    guess's, not the department's (a breach of a known deadline stays, whatever a correction says later)."""
+    transitions: list[Transition] = []
+    if tracked.provisional:
+        due = deadline_of(tracked.decision_date, calendar)
+        if (due.date, due.provisional) != (tracked.deadline, tracked.provisional):
+            tracked = dataclasses.replace(
+                tracked, deadline=due.date, provisional=due.provisional, sequence=tracked.sequence + 1
+            )
+            if tracked.state is TrackState.OVERDUE and not tracked.revoked and now < end_of_day(tracked.deadline):
+                tracked, transition = _move(tracked, TrackState.PENDING, now)
+                transitions.append(transition)
+    checked, later = check(tracked, now=now, calendar=calendar)
+    return checked, [*transitions, *later]
 
 
 def next_alarm(tracked: Tracked, calendar: WorkingCalendar) -> datetime | None:
