@@ -19,8 +19,14 @@ WORKING_DAYS = 7
 class Deadline:
     date: dt.date
     # True when a day between the decision and the deadline lies in a year without an official arrangement
-    # (counted Monday–Friday): the deadline must be recomputed when that year's arrangement is loaded.
+    # (counted Monday–Friday), or in the last week of a year whose next year's arrangement is not known yet (it
+    # may move those days: the 2012 notice made 2011-12-31 a working day): the deadline must be recomputed when
+    # that arrangement is loaded. Years before the calendar's first are counted Monday–Friday for good.
     provisional: bool
+
+
+# The last days of December the next year's New Year arrangement may change (its weekend before 1 January).
+_YEAR_END_FROM = 25
 
 
 def counted_days(decision_date: dt.date, calendar: WorkingCalendar) -> list[dt.date]:
@@ -32,8 +38,18 @@ def deadline(decision_date: dt.date, calendar: WorkingCalendar) -> Deadline:
     """The last day a decision made on `decision_date` may be published on time."""
     last = calendar.nth_working_day_after(decision_date, WORKING_DAYS)
     # Every day from the day after the decision to the deadline was judged working or not: check their years.
-    first_year = decision_date.year if decision_date == dt.date.max else (decision_date + dt.timedelta(days=1)).year
-    provisional = any(not calendar.has_year(year) for year in range(first_year, last.year + 1))
+    first = decision_date if decision_date == dt.date.max else decision_date + dt.timedelta(days=1)
+    known_from = min(calendar.years(), default=1)
+
+    def awaited(year: int) -> bool:  # an arrangement that may still come
+        return year >= known_from and not calendar.has_year(year)
+
+    provisional = any(awaited(year) for year in range(first.year, last.year + 1))
+    if not provisional:
+        provisional = any(
+            awaited(year + 1) and last >= dt.date(year, 12, _YEAR_END_FROM) and first <= dt.date(year, 12, 31)
+            for year in range(first.year, min(last.year, dt.MAXYEAR - 1) + 1)
+        )
     return Deadline(last, provisional)
 
 
