@@ -187,6 +187,7 @@ class WorkingCalendar:
     # working days up to and including it (a prefix count): deadlines become two array reads, which the
     # validation hot path (≥ 50,000 records/s) needs. Dates outside the span are answered day by day.
     _years: Mapping[int, str] = field(init=False, repr=False, compare=False)
+    _first_year: int | None = field(init=False, repr=False, compare=False)
     _span_start: int = field(init=False, repr=False, compare=False)
     _working: array[int] = field(init=False, repr=False, compare=False)
     _count_upto: array[int] = field(init=False, repr=False, compare=False)
@@ -205,6 +206,7 @@ class WorkingCalendar:
                 working.append(ordinal)
             count_upto.append(len(working))
         object.__setattr__(self, "_years", years)
+        object.__setattr__(self, "_first_year", min(years, default=None))
         object.__setattr__(self, "_span_start", start)
         object.__setattr__(self, "_working", working)
         object.__setattr__(self, "_count_upto", count_upto)
@@ -229,6 +231,10 @@ class WorkingCalendar:
 
     def years(self) -> frozenset[int]:
         return frozenset(self._years)
+
+    def first_year(self) -> int | None:
+        """The first year with an official arrangement: earlier years are counted Monday–Friday for good."""
+        return self._first_year
 
     def source_of(self, year: int) -> str | None:
         return self._years.get(year)

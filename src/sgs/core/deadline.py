@@ -39,7 +39,7 @@ def deadline(decision_date: dt.date, calendar: WorkingCalendar) -> Deadline:
     last = calendar.nth_working_day_after(decision_date, WORKING_DAYS)
     # Every day from the day after the decision to the deadline was judged working or not: check their years.
     first = decision_date if decision_date == dt.date.max else decision_date + dt.timedelta(days=1)
-    known_from = min(calendar.years(), default=1)
+    known_from = calendar.first_year() or 1
 
     def awaited(year: int) -> bool:  # an arrangement that may still come
         return year >= known_from and not calendar.has_year(year)
