@@ -326,8 +326,8 @@ def _check_dates(
                 Problem(
                     "publication_end",
                     "publication_end.too_early",
-                    f"{zh}{supplied_end.isoformat()}早于{earliest.isoformat()}：该处罚信息至少公示至此日"
-                    "（一般3个月，特种设备、安全生产、消防类1年）",
+                    f"{zh}{supplied_end.isoformat()}早于{earliest.isoformat()}：未满该处罚信息的最短公示期"
+                    "（信用修复也须在最短公示期满后）",
                 )
             )
         elif supplied_end > latest:
@@ -335,8 +335,8 @@ def _check_dates(
                 Problem(
                     "publication_end",
                     "publication_end.too_late",
-                    f"{zh}{supplied_end.isoformat()}晚于{latest.isoformat()}：处罚信息最长公示3年"
-                    "（限制开展生产经营活动、限制从业至其期限届满）",
+                    f"{zh}{supplied_end.isoformat()}晚于{latest.isoformat()}：超过处罚信息的最长公示期"
+                    "（限制开展生产经营活动、限制从业可至其期限届满）",
                 )
             )
     if isinstance(decided, date) and decided < EARLIEST_DECISION:
