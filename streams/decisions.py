@@ -134,16 +134,14 @@ def register(app: faust.App, ctx: Context) -> None:
         seen_notice = seen(handled, batch.now)
         if seen_notice is not None:
             notice(batch, event, seen_notice)
-        version = handled.current["version"] if handled.current is not None else 0
-        if handled.revoked is not None:
-            notice(
-                batch, event, {"type": "revoked", "decision_id": handled.revoked, "at": batch.now, "version": version}
-            )
-        elif handled.current is not None and handled.current["status"] in NEVER_PUBLISHED:
+        withdrawn = handled.revoked
+        if withdrawn is None and handled.current is not None and handled.current["status"] in NEVER_PUBLISHED:
             # A version the platform will not publish (a licence no longer in force, a penalty whose period
             # ended before it arrived): nothing to chase unless a later version is published.
-            withdrawn = {"type": "revoked", "decision_id": handled.current["decision_id"], "at": batch.now}
-            notice(batch, event, withdrawn | {"version": version})
+            withdrawn = handled.current["decision_id"]
+        if withdrawn is not None:
+            version = handled.current["version"] if handled.current is not None else 0
+            notice(batch, event, {"type": "revoked", "decision_id": withdrawn, "at": batch.now, "version": version})
 
     async def publish(batch: Batch) -> None:
         writes: list[IndexWrite] = []

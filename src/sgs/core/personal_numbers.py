@@ -40,8 +40,7 @@ _D = (
 _X = "[XxＸｘ]"
 # Spaces written as HTML (a text copied out of a web page keeps them): separators, their digits no number's.
 _HTML_SPACE = "&(?:nbsp|ensp|emsp|thinsp|#160|#[xX][aA]0|#32|#[xX]20);"
-_HTML_SPACES = re.compile(_HTML_SPACE)
-_HTML_SPACE_PARTS = re.compile(f"({_HTML_SPACE})")  # split() keeps them between the other parts
+_HTML_SPACES = re.compile(f"({_HTML_SPACE})")  # a group: split() keeps them between the other parts
 _SEP = f"(?:{_HTML_SPACE}|[^\\w]|_)"  # neither a letter, a CJK character nor a digit
 _GAP = 8
 # A chain starts where digits start; the lookahead passes only chains of eleven digits or more, so the dates,
@@ -195,7 +194,7 @@ def _alone(separators: list[str], first: int, last: int) -> bool:
 def masked(text: str, shown: int) -> str:
     """`text` with every digit (and check character X) after the first `shown` digits as *; HTML spaces kept."""
     out: list[str] = []
-    for index, part in enumerate(_HTML_SPACE_PARTS.split(text) if "&" in text else [text]):
+    for index, part in enumerate(_HTML_SPACES.split(text) if "&" in text else [text]):
         if index % 2:
             out.append(part)
             continue
