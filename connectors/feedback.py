@@ -3,7 +3,8 @@
 Read from the indices the worker keeps (archive, deadlines, rejections); shared by the gateway's status
 endpoints and `sgs status`. A decision's state is:
 
-- `published` / `revoked` / `expired` / `not_public` — the pipeline holds a valid version (archive);
+- `published` / `revoked` / `expired` / `not_public` / `withheld` — the pipeline holds a valid version (archive);
+  `withheld`: the negative list (政务公开负面清单) keeps it from the public, for `withheld_reason`;
 - `rejected` — every submission so far was refused (the reasons are the dead letters');
 - `received` — the platform has seen it (its deadline clock runs) but nothing is decided yet;
 - unknown (None) — nothing at all yet (a submission may still be on its way: ask again in a few seconds).
@@ -23,7 +24,13 @@ from sgs.core.calendar import WorkingCalendar
 from sgs.core.dates import CHINA_TZ
 from sgs.core.deadline import working_days_late
 
-PUBLICATION_STATES = {"active": "published", "revoked": "revoked", "expired": "expired", "not_public": "not_public"}
+PUBLICATION_STATES = {
+    "active": "published",
+    "revoked": "revoked",
+    "expired": "expired",
+    "not_public": "not_public",
+    "withheld": "withheld",
+}
 OPEN_STATES = ("pending", "at_risk", "overdue")
 LIST_LIMIT = 1000
 REJECTIONS_SHOWN = 10
@@ -91,6 +98,7 @@ async def decision_status(
         "state": state,
         "version": archive.get("sequence") if archive else None,
         "latest_submission_rejected": latest_rejected,
+        "withheld_reason": archive.get("withheld_reason") if archive else None,
         "deadline": _deadline_view(deadline),
         "rejections": [_rejection_view(r) for r in rejections],
         "owners": sorted(owner_of(decision_id, archive, rejections, deadline)),

@@ -38,6 +38,7 @@ from sgs.connectors.templates import (
 from sgs.core.fields import Kind, kind_table
 from sgs.core.problems import Problem
 from sgs.core.text import without_surrogates
+from sgs.core.validate import DEFAULT_OPTIONS, ValidationOptions
 
 REPORT_PROBLEMS = "问题"
 REPORT_ROW = "原行号"
@@ -267,9 +268,11 @@ def import_file(
     progress: Callable[[int], None] | None = None,
     display_name: str | None = None,
     processes: int = 0,
+    options: ValidationOptions = DEFAULT_OPTIONS,
 ) -> ImportSummary:
     """Check every row of `path` and publish the valid ones to the platform of `publish_to` (None: a dry run).
     With `processes` ≥ 1, rows past the first few thousand are checked by that many worker processes.
+    `options`: the platform's publication rules (`validation_options`).
 
     Waits for the broker's answer to every row before it returns. Raises `TemplateError` when the file cannot
     be read at all (or its kind cannot be told from its header)."""
@@ -308,10 +311,11 @@ def import_file(
             producer_config=producer_config,
             on_result=answered,
             keep_results=False,
+            options=options,
         )
     # Every row gets the broker's own answer (delivered, or failed after its delivery timeout), not a guess.
     answer_s = float((producer_config or {}).get("message.timeout.ms", DEFAULT_MESSAGE_TIMEOUT_MS)) / 1000 + 5
-    check = RowCheck(department_code, found_kind, publisher.schema_id if publisher is not None else None)
+    check = RowCheck(department_code, found_kind, publisher.schema_id if publisher is not None else None, options)
     try:
         try:
             for row, receipt, encoded in checked_rows(rows, check, clock, processes=processes):
@@ -326,7 +330,13 @@ def import_file(
                             # The decision again within one millisecond (its correction, a few rows on): checked
                             # again with the next version, so the later row wins as the clerk expects.
                             prepared = prepare_upsert(
-                                department_code, found_kind, row.values, source="import", now=clock(), version=version
+                                department_code,
+                                found_kind,
+                                row.values,
+                                source="import",
+                                now=clock(),
+                                version=version,
+                                options=options,
                             )
                             prepared.receipt.row, encoded = row.number, None
                             problems += prepared.receipt.problems

@@ -36,9 +36,10 @@ from sgs.core.dates import CHINA_TZ
 from sgs.core.docnum import canonical_decision_id
 from sgs.core.masking import json_value
 from sgs.core.problems import Problem
+from sgs.core.publication import load_publication_rules
 from sgs.core.submission import ownership_problem
 from sgs.core.text import without_surrogates
-from sgs.core.validate import validate
+from sgs.core.validate import DEFAULT_OPTIONS, ValidationOptions, validate
 from sgs.streams.topics import Topics
 
 Status = Literal["pending", "accepted", "invalid", "failed"]
@@ -70,6 +71,12 @@ class Prepared:
     envelope: dict[str, Any] | None
 
 
+def validation_options(settings: Settings) -> ValidationOptions:
+    """Validation as the platform's worker does it: with the publication rules file of `settings`
+    (`SGS_PUBLICATION_RULES_PATH`). Raises `PublicationRulesError` naming the file when it cannot be used."""
+    return ValidationOptions(publication_rules=load_publication_rules(settings.publication_rules_path))
+
+
 def prepare_upsert(
     department_code: str,
     kind: str,
@@ -78,9 +85,12 @@ def prepare_upsert(
     source: Source,
     now: datetime,
     version: int | None = None,
+    options: ValidationOptions = DEFAULT_OPTIONS,
 ) -> Prepared:
     """Validate one decision given by any accepted field names (English, national code, 中文), as a mapping or
-    a dataclass instance, and build its envelope. Refused: not valid, or another department's record."""
+    a dataclass instance, and build its envelope. Refused: not valid, or another department's record.
+    `options`: the platform's publication rules (`validation_options`), so that a 公示截止期 the worker would
+    refuse is refused here, before it is sent."""
     values = _as_mapping(record)
     if values is None:
         receipt = Receipt(kind, None, str(uuid.uuid4()), _millis(now), status="invalid")
@@ -88,7 +98,7 @@ def prepare_upsert(
         return Prepared(receipt, None)
     if (refused := _refused_version(kind, None, version, now)) is not None:
         return refused
-    result = validate(kind, values, today=now.astimezone(CHINA_TZ).date())
+    result = validate(kind, values, today=now.astimezone(CHINA_TZ).date(), options=options)
     receipt = Receipt(kind, result.decision_id, str(uuid.uuid4()), version or _millis(now))
     not_own = ownership_problem(result.values, department_code)
     if result.record is None or result.decision_id is None or not_own is not None:
@@ -185,8 +195,10 @@ class Publisher:
         producer_config: Mapping[str, Any] | None = None,
         on_result: Callable[[Receipt], None] | None = None,
         keep_results: bool = True,
+        options: ValidationOptions | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
+        self.options = options or validation_options(self.settings)
         self.department_code = normalize_code(department_code)
         self.source = source
         self.clock = clock
@@ -213,7 +225,13 @@ class Publisher:
     ) -> Receipt:
         """Validate and send one decision (a mapping of any accepted field names, or a dataclass instance)."""
         prepared = prepare_upsert(
-            self.department_code, kind, record, source=self.source, now=self.clock(), version=version
+            self.department_code,
+            kind,
+            record,
+            source=self.source,
+            now=self.clock(),
+            version=version,
+            options=self.options,
         )
         prepared.receipt.row = row
         if version is None:

@@ -28,6 +28,7 @@ from sgs.connectors.publisher import Receipt, Status, prepare_upsert
 from sgs.connectors.templates import Row, TemplateError
 from sgs.core.fields import Kind
 from sgs.core.problems import Problem
+from sgs.core.validate import DEFAULT_OPTIONS, ValidationOptions
 from sgs.schemas.contracts import load_schema
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class RowCheck:
     department_code: str
     kind: Kind
     schema_id: int | None  # of the submission schema on the target topic; None: a dry run, nothing encoded
+    options: ValidationOptions = DEFAULT_OPTIONS  # the platform's publication rules
 
 
 class Checked(NamedTuple):
@@ -70,7 +72,9 @@ def _submission_schema() -> Any:
 
 def _answer(check: RowCheck, values: Mapping[str, object], now: datetime, sendable: bool) -> _Answer:
     """`sendable`: the row has no problems of its own (it is still checked, so the report lists every problem)."""
-    prepared = prepare_upsert(check.department_code, check.kind, values, source="import", now=now)
+    prepared = prepare_upsert(
+        check.department_code, check.kind, values, source="import", now=now, options=check.options
+    )
     receipt, envelope = prepared.receipt, prepared.envelope
     encoded = None
     if check.schema_id is not None and envelope is not None and sendable:

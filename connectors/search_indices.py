@@ -141,12 +141,13 @@ _DECISION_PLATFORM: dict[str, Any] = {
 }
 PUBLIC_PLATFORM_FIELDS: dict[str, Any] = _DECISION_PLATFORM | {
     "withdrawn": _BOOLEAN,
-    "withdrawn_reason": _KEYWORD,  # revoked | expired | not_public
+    "withdrawn_reason": _KEYWORD,  # revoked | expired | not_public | withheld
     "published_at": _DATE,
 }
 # `publication_status`, not `status`: licences have a table field `status` (当前状态), which the archive keeps.
 ARCHIVE_PLATFORM_FIELDS: dict[str, Any] = _DECISION_PLATFORM | {
-    "publication_status": _KEYWORD,  # active | revoked | expired | not_public
+    "publication_status": _KEYWORD,  # active | revoked | expired | not_public | withheld
+    "withheld_reason": _KEYWORD,  # the negative list entry's reason, when withheld
     "deadline": _DATE,
     "deadline_provisional": _BOOLEAN,
 }

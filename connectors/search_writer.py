@@ -29,6 +29,7 @@ from elasticsearch import ConnectionError as Unreachable
 from sgs.connectors.search_indices import IndexNames
 from sgs.core.docnum import normalize_document_number
 from sgs.core.masking import masked_personal_data
+from sgs.core.negative_list import Withhold, withholding
 
 log = logging.getLogger(__name__)
 MAX_ID_BYTES = 512  # Elasticsearch refuses a longer _id, and with it the whole bulk request
@@ -197,11 +198,17 @@ def _refused_for_a_document(exc: ApiError) -> bool:
 
 
 def documents_for(
-    state: Mapping[str, Any], names: IndexNames, *, indexed_at: datetime, remask: bool = False
+    state: Mapping[str, Any],
+    names: IndexNames,
+    *,
+    indexed_at: datetime,
+    remask: bool = False,
+    negative_list: Sequence[Withhold] = (),
 ) -> list[IndexWrite]:
     """The writes of one current-state record (current.avsc): its public document and its archive copy. With
     `remask`, the public document's personal numbers are masked again by today's rules (`sgs reindex`: a
-    document published before a rule was added is rebuilt from the public document stored then).
+    document published before a rule was added is rebuilt from the public document stored then), and with a
+    `negative_list` an active decision it covers is withheld, or loses the fields it names.
 
     A decision that is not active stays in its public index as a soft-deleted copy (`withdrawn: true`); a
     revoke of a decision never seen becomes a withdrawn stub. Either blocks any older version that arrives
@@ -212,10 +219,17 @@ def documents_for(
     public = _document(state["public_document"])
     if remask:
         public = masked_personal_data(public, kind)
+    archive = _document(state["archive_document"])
+    if negative_list and status == "active" and archive:
+        withheld = withholding(negative_list, kind, archive)
+        if withheld.reason is not None:
+            status, archive["withheld_reason"] = "withheld", withheld.reason
+        for name in withheld.fields:
+            public.pop(name, None)
     public |= platform
     public["withdrawn"] = status != "active" or state["public_document"] is None
     public["withdrawn_reason"] = status if status != "active" else None
-    archive = _document(state["archive_document"]) | platform | {"publication_status": status}
+    archive |= platform | {"publication_status": status}
     return [
         IndexWrite(names.public_alias(kind), decision_id, sequence, public),
         IndexWrite(names.archive, decision_id, sequence, archive),

@@ -43,7 +43,7 @@ from sgs.streams.submissions import MergeStage
 
 log = logging.getLogger(__name__)
 BATCH = 1000
-NEVER_PUBLISHED = ("not_public", "expired")
+NEVER_PUBLISHED = ("not_public", "expired", "withheld")
 WITHIN = 0.1  # seconds a batch waits to fill: part of the latency from submitted to searchable
 
 
@@ -137,7 +137,8 @@ def register(app: faust.App, ctx: Context) -> None:
         withdrawn = handled.revoked
         if withdrawn is None and handled.current is not None and handled.current["status"] in NEVER_PUBLISHED:
             # A version the platform will not publish (a licence no longer in force, a penalty whose period
-            # ended before it arrived): nothing to chase unless a later version is published.
+            # ended before it arrived, a decision on the negative list): nothing to chase unless a later
+            # version is published.
             withdrawn = handled.current["decision_id"]
         if withdrawn is not None:
             version = handled.current["version"] if handled.current is not None else 0

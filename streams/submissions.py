@@ -57,6 +57,7 @@ class MergeStage:
             calendar=self.ctx.calendar,
             undecodable=undecodable,
             person_secret=self.person_secret,
+            options=self.ctx.validation_options,
         )
         if handled.stored is not None and key is not None:
             self._keep(key, handled.stored)

@@ -46,7 +46,7 @@ from sgs.connectors.gateway import metrics
 from sgs.connectors.gateway.limits import TokenBuckets
 from sgs.connectors.gateway.producer import BrokerUnavailableError, GatewayProducer
 from sgs.connectors.importer import PartlyPublishedError, import_file
-from sgs.connectors.publisher import Prepared, Versions, prepare_revoke, prepare_upsert, untie
+from sgs.connectors.publisher import Prepared, Versions, prepare_revoke, prepare_upsert, untie, validation_options
 from sgs.connectors.search_indices import IndexNames
 from sgs.connectors.templates import FORMATS, TemplateError
 from sgs.connectors.webhooks import WebhookNotifier
@@ -194,6 +194,7 @@ def create_app(
     buckets = TokenBuckets(settings.gateway_rate, settings.gateway_burst)
     parts: dict[str, Any] = {}
     versions = Versions()  # default versions never tie for one decision (one gateway process, one clock)
+    options = validation_options(settings)  # read once, at start: a broken rules file stops the gateway here
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -337,7 +338,9 @@ def create_app(
         throttle(caller, len(items))
         now = clock()
         prepared = [
-            prepare_upsert(caller.code, item.kind, item.record, source="gateway", now=now, version=item.version)
+            prepare_upsert(
+                caller.code, item.kind, item.record, source="gateway", now=now, version=item.version, options=options
+            )
             for item in items
         ]
         refused = [(index, p) for index, p in enumerate(prepared) if p.envelope is None]

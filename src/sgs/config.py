@@ -85,6 +85,10 @@ class Settings:
     person_key_secret: str = DEVELOPMENT_PERSON_KEY_SECRET
     # Operator-supplied working-day arrangement files (YAML/TOML) that extend chinese-calendar.
     calendar_dir: Path | None = None
+    # The publication rules file (YAML): periods per 处罚类别 and per department, and the negative list. Every
+    # process that validates or publishes reads it (worker, gateway, SDK, `sgs publish`/`validate`/`reindex`):
+    # give them all the same file. Empty: the built-in national defaults, no negative list.
+    publication_rules_path: Path | None = None
     # The HTTP ingest gateway: where it listens, how much one request may carry, how fast a department may send.
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 16080

@@ -19,6 +19,7 @@ import pytest
 
 from sgs.config import Settings
 from sgs.deploy.local.stack import LocalStack
+from tests.unit.factories import make_uscc_for
 
 ARTIFACTS = Path(os.environ.get("SGS_TEST_ARTIFACTS", "test-artifacts"))
 
@@ -30,14 +31,34 @@ def free_port() -> int:
         return port
 
 
+# The session's publication rules: periods and a negative list of their own for one department that only the
+# publication-rules tests publish as, so that every other test sees the national defaults.
+RULES_DEPARTMENT = make_uscc_for("11411500", "MB900001")
+PUBLICATION_RULES = f"""
+departments:
+  {RULES_DEPARTMENT}: {{category_months: {{警告: 12}}, floor_keywords: [食品安全]}}
+negative_list:
+  - reason: 涉及国家秘密
+    departments: [{RULES_DEPARTMENT}]
+    keywords: [国家秘密]
+  - reason: 不公开法定代表人
+    departments: [{RULES_DEPARTMENT}]
+    kind: penalty
+    fields: [法定代表人]
+"""
+
+
 @pytest.fixture(scope="session")
-def settings() -> Settings:
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     run = uuid.uuid4().hex[:8]
+    rules = tmp_path_factory.mktemp("rules") / "publication-rules.yaml"
+    rules.write_text(PUBLICATION_RULES, encoding="utf-8")
     return dataclasses.replace(
         Settings.from_env(),
         topic_prefix=f"test{run}.",
         index_prefix=f"test{run}-",
         worker_web_port=free_port(),
+        publication_rules_path=rules,
     )
 
 

@@ -18,9 +18,11 @@ from sgs.config import Settings
 from sgs.connectors.departments import DepartmentDirectory, new_department, utc_now, with_key_revoked, with_new_key
 from sgs.connectors.simulate import Step, demo_feed
 from sgs.core.dates import CHINA_TZ
+from sgs.core.publication import add_months
 from sgs.deploy.local.stack import LocalStack
 from sgs.streams.topics import Topics, ensure_topics
-from tests.integration.conftest import ServiceProcess, WorkerProcess
+from tests.integration.conftest import RULES_DEPARTMENT, ServiceProcess, WorkerProcess
+from tests.integration.test_publication_rules import record as rules_record
 from tests.integration.test_stack import isolated
 from tests.integration.waiting import wait_for
 
@@ -389,3 +391,33 @@ def test_sgs_status_under_a_prefix_with_no_indices_is_unusable_not_all_clear(
     env = {**settings.to_env(), "SGS_INDEX_PREFIX": "sgs-no-such-prefix-"}
     result = CliRunner().invoke(cli, ["status", "--department", "11411500005000018R"], env=env)
     assert result.exit_code == 2 and "sgs-no-such-prefix-deadlines" in result.output
+
+
+def test_the_gateway_checks_with_the_platforms_publication_rules(
+    settings: Settings, gateway: Gateway, worker: WorkerProcess
+) -> None:
+    """The gateway reads the worker's rules file: a department's own minimum period is refused at once (422), and
+    a decision on the negative list is answered `withheld`, with the list's reason."""
+    key, department = new_department(RULES_DEPARTMENT, "信阳市卫生健康委员会", None, utc_now())
+    DepartmentDirectory(settings).save(department)
+    decided = datetime.now(CHINA_TZ).date() - timedelta(days=1)
+    early = rules_record(11, illegal_act_type="违反食品安全法", publication_end=add_months(decided, 3).isoformat())
+
+    def answered(body: dict[str, object]) -> httpx.Response | None:
+        response = gateway.post("/v1/decisions", key, body)
+        return None if response.status_code == 401 else response  # until the gateway has read the new key
+
+    refused = wait_for(lambda: answered({"kind": "penalty", "record": early}), timeout=30, what="the new key known")
+    assert refused.status_code == 422 and "publication_end.too_early" in refused.text, refused.text
+    secret = rules_record(12, facts="经查，当事人违规处理涉及国家秘密的医疗档案。")
+    accepted = gateway.post("/v1/decisions", key, {"kind": "penalty", "record": secret})
+    assert accepted.status_code == 202, accepted.text
+    decision = accepted.json()["accepted"][0]["decision_id"]
+
+    def withheld() -> dict[str, Any] | None:
+        response = gateway.get(f"/v1/decisions/{decision}/status", key)
+        body: dict[str, Any] = response.json()
+        return body if response.status_code == 200 and body["state"] == "withheld" else None
+
+    status = wait_for(withheld, timeout=90, what="the decision on the negative list answered withheld")
+    assert status["withheld_reason"] == "涉及国家秘密"

@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -204,3 +205,40 @@ def test_the_catch_up_pass_reads_only_what_arrived_after_the_first(feed: Feed) -
         assert read == 2 and set(latest) == {decision_id("penalty", n).encode() for n in (2, 3)}
     finally:
         reader.close()
+
+
+def test_a_changed_negative_list_reaches_what_is_already_public(feed: Feed, tmp_path: Path) -> None:
+    """`sgs reindex` applies the negative list of the rules file to decisions published before it changed."""
+    feed.send(
+        current("penalty", 1, 1, name="甲公司"),
+        current("penalty", 2, 1, name="乙公司"),
+        current("penalty", 3, 1, status="revoked", name="丙公司"),
+    )
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        """
+negative_list:
+  - reason: 个案不予公示
+    keywords: [甲公司]
+  - reason: 不公开名称
+    fields: [行政相对人名称]
+""",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(reindex, [], env=feed.settings.to_env() | {"SGS_PUBLICATION_RULES_PATH": str(rules)})
+    assert result.exit_code == 0, result.output
+    with Elasticsearch(feed.settings.elasticsearch) as es:
+        penalties = feed.names.public_alias("penalty")
+        assert set(ids(es, penalties, public=True)) == {decision_id("penalty", 2)}
+        every = ids(es, penalties)
+        assert every[decision_id("penalty", 1)]["withdrawn_reason"] == "withheld"
+        assert "subject_name" not in every[decision_id("penalty", 2)]
+        archive = ids(es, feed.names.archive)
+        assert archive[decision_id("penalty", 1)]["publication_status"] == "withheld"
+        assert archive[decision_id("penalty", 1)]["withheld_reason"] == "个案不予公示"
+        assert archive[decision_id("penalty", 2)]["subject_name"] == "乙公司"  # the archive keeps everything
+        assert archive[decision_id("penalty", 3)]["publication_status"] == "revoked"
+
+    rules.write_text("negative_list: [{reason: x, kind: licence}]\n", encoding="utf-8")
+    result = CliRunner().invoke(reindex, [], env=feed.settings.to_env() | {"SGS_PUBLICATION_RULES_PATH": str(rules)})
+    assert result.exit_code == 2 and "negative_list[1]" in result.output

@@ -9,7 +9,7 @@ from click.testing import CliRunner, Result
 
 from sgs.cli.main import cli
 
-from .factories import TODAY, chinese, licence, penalty
+from .factories import AUTHORITY, TODAY, chinese, licence, penalty
 
 
 def _csv(path: Path, records: list[dict[str, object]]) -> None:
@@ -93,3 +93,20 @@ def test_strict_makes_unknown_columns_problems(tmp_path: Path) -> None:
     assert _run(path).exit_code == 0
     assert "未识别的列（未校验）：序号" in _run(path).stdout
     assert _run(path, "--strict").exit_code == 1
+
+
+def test_the_publication_rules_file_is_the_workers(tmp_path: Path) -> None:
+    """`sgs validate` checks a supplied 公示截止期 against the same rules file as the worker (per department)."""
+    path = tmp_path / "p.csv"
+    food = penalty(illegal_act_type="违反食品安全法", decision_date="2025-06-03", publication_end="2025-09-03")
+    _csv(path, [chinese("penalty", food)])
+    assert _run(path).exit_code == 0
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(f"departments:\n  {AUTHORITY}: {{floor_keywords: [食品安全]}}\n", encoding="utf-8")
+    env = {"SGS_PUBLICATION_RULES_PATH": str(rules)}
+    result = CliRunner().invoke(cli, ["validate", str(path), "--today", TODAY.isoformat()], env=env)
+    assert result.exit_code == 1 and "publication_end.too_early" in result.stdout
+    rules.write_text("negative_list: [{reason: x}]\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(path), "--today", TODAY.isoformat()], env=env)
+    assert result.exit_code == 2
+    assert f"{rules}: negative_list[1]: 不列 fields" in result.output

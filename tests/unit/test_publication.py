@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from sgs.core.negative_list import Withhold
 from sgs.core.publication import (
     DEFAULT_RULES,
     PublicationRules,
@@ -20,8 +23,10 @@ from sgs.core.publication import (
     period_months,
     publication_end,
 )
+from tests.unit.factories import make_uscc_for
 
 DECIDED = date(2024, 3, 5)
+HEALTH = make_uscc_for("11411500", "MB111111")  # a made-up 卫生健康委员会
 
 
 def test_default_is_three_years() -> None:
@@ -121,12 +126,60 @@ restriction_categories: [限制从业]
         ("category_months: {警告: 0}", "category_months.警告"),
         ("floor_keywords: 消防", "floor_keywords"),
         ("restriction_categories: ['']", "restriction_categories"),
+        ("departments: [a]", "departments: 应为"),
+        ("departments: {91411502MA3X12345: {}}", "departments.91411502MA3X12345: 不是有效的统一社会信用代码"),
+        (f"departments: {{{HEALTH}: 3}}", f"departments.{HEALTH}: 应为该部门公示期限的映射"),
+        (f"departments: {{{HEALTH}: {{default_months: 0}}}}", f"departments.{HEALTH}.default_months"),
+        (f"departments: {{{HEALTH}: {{negative_list: []}}}}", f"departments.{HEALTH}.未知的键 negative_list"),
+        (f"departments: {{{HEALTH}: {{}}, {HEALTH.lower()}: {{}}}}", "重复"),
+        ("negative_list: [{reason: x}]", "negative_list[1]: 不列 fields"),
     ],
 )
 def test_bad_rules(text: str, fragment: str) -> None:
     with pytest.raises(PublicationRulesError) as info:
         parse_publication_rules(text)
     assert fragment in str(info.value)
+
+
+def test_departments_have_periods_of_their_own() -> None:
+    """STANDARD §5: "configurable per 处罚类别 and per department". A department's category_months add to the
+    city's; its other keys replace the city's."""
+    rules = parse_publication_rules(
+        f"""
+category_months: {{警告: 6}}
+floor_keywords: [消防]
+departments:
+  {HEALTH.lower()}:
+    category_months: {{通报批评: 12}}
+    default_months: 24
+"""
+    )
+    own = rules.for_department(HEALTH)
+    assert dict(own.category_months) == {"警告": 6, "通报批评": 12}
+    assert own.default_months == 24 and own.floor_keywords == ("消防",)
+    assert rules.for_department(f" {HEALTH.lower()} ") is own
+    assert rules.for_department(make_uscc_for("11411500", "MB222222")) is rules
+    assert rules.for_department(None) is rules
+    assert publication_end(DECIDED, ["通报批评"], rules=own) == date(2025, 3, 5)
+    assert publication_end(DECIDED, ["通报批评"], rules=rules) == date(2027, 3, 5)
+
+
+def test_rules_carry_the_negative_list_and_survive_pickling() -> None:
+    """`sgs publish` hands the rules to its row-checking processes."""
+    rules = parse_publication_rules(
+        f"""
+negative_list:
+  - reason: 涉及国家秘密
+    keywords: [国家秘密]
+departments:
+  {HEALTH}: {{category_months: {{警告: 12}}}}
+"""
+    )
+    assert rules.negative_list == (Withhold("涉及国家秘密", keywords=("国家秘密",)),)
+    assert rules.for_department(HEALTH).negative_list == rules.negative_list
+    again = pickle.loads(pickle.dumps(rules))
+    assert again == rules and again.for_department(HEALTH).category_months["警告"] == 12
+    assert pickle.loads(pickle.dumps(DEFAULT_RULES)) == DEFAULT_RULES
 
 
 def test_load_rules_file(tmp_path: Path) -> None:
@@ -140,6 +193,7 @@ def test_load_rules_file(tmp_path: Path) -> None:
     assert str(info.value).startswith(str(bad))
     with pytest.raises(PublicationRulesError, match="无法读取"):
         load_publication_rules(tmp_path / "missing.yaml")
+    assert load_publication_rules(None) is DEFAULT_RULES
 
 
 @pytest.mark.parametrize(
@@ -158,3 +212,11 @@ def test_load_rules_file(tmp_path: Path) -> None:
 )
 def test_licence_is_public(status: str, public: bool) -> None:
     assert licence_is_public(status) is public
+
+
+def test_the_example_rules_file_states_the_defaults() -> None:
+    """deploy/publication/rules.example.yaml is what operators copy: its periods must be the built-in ones."""
+    example = Path(__file__).parents[2] / "deploy" / "publication" / "rules.example.yaml"
+    rules = load_publication_rules(example)
+    assert dataclasses.replace(rules, departments=DEFAULT_RULES.departments, negative_list=()) == DEFAULT_RULES
+    assert rules.departments and rules.negative_list

@@ -11,7 +11,9 @@ from typing import Any
 from sgs.core.calendar import default_calendar
 from sgs.core.codes import org_check_character, uscc_check_character
 from sgs.core.docnum import decision_id
+from sgs.core.publication import parse_publication_rules
 from sgs.core.submission import Handled, Location, Stored, handle
+from sgs.core.validate import ValidationOptions
 
 CAL = default_calendar()
 NOW = datetime(2025, 3, 10, 2, tzinfo=UTC)
@@ -318,3 +320,48 @@ def test_a_natural_persons_decisions_are_grouped_by_a_keyed_hash_of_the_id_numbe
     assert handled.current["subject_key"] == person_key("411502199508081269", secret)
     company = handle(envelope(), None, key=DECISION_ID, location=Location("t", 0, 0), now=NOW, calendar=CAL)
     assert company.current is not None and company.current["subject_key"] == COMPANY
+
+
+def test_the_negative_list_withholds_decisions_and_fields_from_the_public_view() -> None:
+    """STANDARD §6: the negative list names further decisions or fields that must be withheld (configuration);
+    withheld decisions stay in the archive, with the list's reason."""
+    rules = parse_publication_rules(
+        f"""
+negative_list:
+  - reason: 涉及国家秘密
+    departments: [{ENV_BUREAU}]
+    keywords: [国家秘密]
+  - reason: 不公开法定代表人和统一社会信用代码
+    fields: [法定代表人, subject_code]
+"""
+    )
+    options = ValidationOptions(publication_rules=rules)
+
+    def with_rules(env: Mapping[str, Any]) -> Handled:
+        return handle(env, None, key=DECISION_ID, location=Location("t", 0, 0), now=NOW, calendar=CAL, options=options)
+
+    fields_only = with_rules(envelope())
+    assert fields_only.current is not None and fields_only.current["status"] == "active"
+    public = json.loads(fields_only.current["public_document"])
+    assert "legal_representative" not in public and "subject_code" not in public
+    archive = json.loads(fields_only.current["archive_document"])
+    assert archive["legal_representative"] == "张三" and archive["subject_code"] == COMPANY
+    assert "withheld_reason" not in archive
+
+    secret = with_rules(envelope(facts="经查，当事人泄露国家秘密。"))
+    assert secret.current is not None and secret.current["status"] == "withheld"
+    assert json.loads(secret.current["archive_document"])["withheld_reason"] == "涉及国家秘密"
+    assert secret.seen is not None  # the deadline tracker hears of it, and the agent stops chasing it
+    # Without the list the same decision is public.
+    assert (current := run(envelope(facts="经查，当事人泄露国家秘密。")).current) is not None
+    assert current["status"] == "active"
+
+
+def test_publication_periods_follow_the_rules_given() -> None:
+    rules = parse_publication_rules(f"departments: {{{ENV_BUREAU}: {{default_months: 12}}}}")
+    options = ValidationOptions(publication_rules=rules)
+    handled = handle(
+        envelope(), None, key=DECISION_ID, location=Location("t", 0, 0), now=NOW, calendar=CAL, options=options
+    )
+    assert handled.current is not None and handled.current["publication_end"] == "2026-03-05"
+    assert (default := run(envelope()).current) is not None and default["publication_end"] == "2028-03-05"

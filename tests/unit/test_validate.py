@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from sgs.core.decision import Decision, person_key, subject_key
 from sgs.core.fields import fields_of
+from sgs.core.publication import parse_publication_rules
 from sgs.core.validate import DEFAULT_OPTIONS, ValidationOptions, validate
 
 from .factories import (
@@ -21,6 +22,7 @@ from .factories import (
     licence,
     make_org,
     make_ric,
+    make_uscc_for,
     natural_person,
     penalty,
 )
@@ -432,3 +434,27 @@ def test_a_supplied_publication_end_keeps_the_decisions_own_minimum_and_the_thre
         "penalty", penalty(**fire, publication_end="2025-08-20")
     )
     valid("penalty", penalty(**fire, publication_end="2026-05-20"))  # credit repair after the year
+
+
+def test_a_department_with_periods_of_its_own() -> None:
+    """STANDARD §5: periods are configurable per department, by its unified code (the data source's)."""
+    rules = parse_publication_rules(
+        f"""
+departments:
+  {AUTHORITY.lower()}:
+    category_months: {{警告: 12}}
+    floor_keywords: [食品安全]
+"""
+    )
+    own = ValidationOptions(publication_rules=rules)
+    warning = penalty(penalty_categories="警告", fine_amount="", decision_date="2025-06-03")
+    assert valid("penalty", warning, options=own).publication_end == date(2026, 6, 3)
+    assert valid("penalty", warning).publication_end == date(2025, 9, 3)  # the city's 3 months
+    other = make_uscc_for("11411500", "MB765432")
+    elsewhere = warning | {"source_department_code": other}
+    assert valid("penalty", elsewhere, options=own).publication_end == date(2025, 9, 3)
+    # A supplied 公示截止期 keeps the department's own minimum too (a year for its 食品安全 penalties).
+    supplied = warning | {"illegal_act_type": "违反食品安全法", "publication_end": "2025-09-03"}
+    assert valid("penalty", supplied | {"publication_end": ""}, options=own).publication_end == date(2026, 6, 3)
+    assert ("publication_end", "publication_end.too_early") in problems("penalty", supplied, options=own)
+    valid("penalty", supplied)

@@ -17,10 +17,12 @@ def gateway(host: str | None, port: int | None) -> None:
     """
     import uvicorn
 
+    from sgs.cli.options import validation_options
     from sgs.connectors.gateway.app import create_app
     from sgs.streams.topics import ensure_topics
 
     settings = Settings.from_env()
+    validation_options(settings)  # a broken publication rules file stops here, with its reason
     ensure_topics(settings)  # the departments topic among them
     app = create_app(settings)
     click.echo(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from sgs.cli.options import unified_code
+from sgs.cli.options import unified_code, validation_options
 from sgs.config import Settings
 from sgs.connectors.importer import ImportSummary, import_file
 from sgs.connectors.templates import TemplateError
@@ -119,6 +119,7 @@ def publish(
     import json
 
     settings = Settings.from_env()
+    options = validation_options(settings)
     if not dry_run:
         problem = _broker_reachable(settings)
         if problem is not None:
@@ -137,6 +138,7 @@ def publish(
                     producer_config={"message.timeout.ms": 60_000},
                     progress=progress,
                     processes=processes,
+                    options=options,
                 )
             except TemplateError as exc:
                 click.echo(f"错误：{exc}" if path.name in str(exc) else f"错误：{path}：{exc}", err=True)

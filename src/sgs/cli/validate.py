@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 import click
 
+from sgs.cli.options import validation_options
 from sgs.config import Settings
 from sgs.connectors.importer import NO_ROWS, rows_with_kind
 from sgs.connectors.templates import Row, TemplateError
@@ -117,7 +118,7 @@ def validate(file: Path, kind: Kind | None, as_json: bool, today: date, strict: 
         _fail(str(exc))
     if found_kind is None:
         _fail("无法从表头判断是行政许可还是行政处罚，请用 --kind licence 或 --kind penalty 指定")
-    options = core.ValidationOptions(strict=strict)
+    options = validation_options(Settings.from_env(), strict=strict)
     counts: Counter[str] = Counter()
     unknown: dict[str, None] = {}
     read = invalid = 0

@@ -16,6 +16,7 @@ def worker(web_port: int | None, loglevel: str) -> None:
     """流处理进程 — run a stream-processing worker until interrupted (SIGTERM/Ctrl-C stop it cleanly)."""
     from faust import Worker
 
+    from sgs.cli.options import validation_options
     from sgs.streams.app import create_app
     from sgs.streams.prepare import prepare
 
@@ -28,6 +29,7 @@ def worker(web_port: int | None, loglevel: str) -> None:
         )
     if web_port is not None:
         settings = dataclasses.replace(settings, worker_web_port=web_port)
+    validation_options(settings)  # a broken publication rules file stops here, with its reason
     prepare(settings)
     app = create_app(settings)
     Worker(app, loglevel=loglevel).execute_from_commandline()

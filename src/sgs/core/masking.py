@@ -117,14 +117,16 @@ def _common(decision: Decision) -> dict[str, Any]:
     return view
 
 
-def public_view(decision: Decision) -> dict[str, Any]:
-    """The fields the public may see, masked as the table says and of personal numbers; absent fields are left
-    out."""
+def public_view(decision: Decision, withheld: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The fields the public may see, masked as the table says and of personal numbers; absent fields and the
+    fields the negative list withholds (`withheld`) are left out."""
     view = _common(decision)
+    if "subject_code" in withheld:
+        del view["subject_code"]
     values = decision.values
     for name, publicity in _publicity(decision.kind):
         value = values.get(name)
-        if value is None or publicity == "never":
+        if value is None or publicity == "never" or name in withheld:
             continue
         if publicity == "masked":
             view[name] = mask_id_number(value) if isinstance(value, str) else None

@@ -10,6 +10,10 @@ The periods are configuration (`PublicationRules`, loadable from YAML) with the 
 - 限制开展生产经营活动 / 限制从业 ending later than that: the restriction's own end date;
 - a 公示截止期 the department supplied wins over all of these.
 
+A department may have periods of its own (`departments`, keyed by its unified code: the decision's
+数据来源单位统一社会信用代码). The rules also carry the negative list (`sgs.core.negative_list`): the file that
+says how long a decision is public says what of it is.
+
 "Low fine" is the amount the Administrative Penalty Law (2021, art. 51) allows to be imposed on the spot:
 up to ¥200 for a citizen and ¥3,000 for a legal person or other organization (0.02 and 0.3 万元).
 """
@@ -17,6 +21,7 @@ up to ¥200 for a citizen and ¥3,000 for a legal person or other organization (
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -28,6 +33,8 @@ from typing import Any
 
 import yaml
 
+from sgs.core.codes import normalize_code, uscc_reason
+from sgs.core.negative_list import NegativeListError, Withhold, parse_negative_list
 from sgs.core.text import to_halfwidth
 
 FINE = "罚款"
@@ -35,6 +42,10 @@ FINE = "罚款"
 
 def _default_category_months() -> Mapping[str, int]:
     return MappingProxyType({"警告": 3, "通报批评": 3})
+
+
+def _no_departments() -> Mapping[str, PublicationRules]:
+    return MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +59,33 @@ class PublicationRules:
     floor_keywords: tuple[str, ...] = ("特种设备", "安全生产", "消防")
     floor_months: int = 12
     restriction_categories: frozenset[str] = frozenset({"限制开展生产经营活动", "限制从业"})
+    # Departments' own periods (unified code → their complete rules), and what the public never sees.
+    departments: Mapping[str, PublicationRules] = field(default_factory=_no_departments)
+    negative_list: tuple[Withhold, ...] = ()
+
+    def for_department(self, code: object) -> PublicationRules:
+        """The periods for decisions reported by the department with unified code `code`."""
+        if not self.departments or not isinstance(code, str):
+            return self
+        return self.departments.get(normalize_code(code), self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Read-only mappings do not pickle; `sgs publish` hands the rules to its row-checking processes.
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["category_months"] = dict(self.category_months)
+        values["departments"] = dict(self.departments)
+        return _rebuilt, (values,)
 
     @property
     def shortest_months(self) -> int:
         """The shortest period any penalty gets: a supplied 公示截止期 before it ends publication too early."""
         return min(self.low_fine_months, self.default_months, *self.category_months.values())
+
+
+def _rebuilt(values: dict[str, Any]) -> PublicationRules:
+    values["category_months"] = MappingProxyType(values["category_months"])
+    values["departments"] = MappingProxyType(values["departments"])
+    return PublicationRules(**values)
 
 
 DEFAULT_RULES = PublicationRules()
@@ -198,7 +231,9 @@ def _strings(value: object, where: str) -> tuple[str, ...]:
 
 
 def parse_publication_rules(text: str) -> PublicationRules:
-    """Rules from YAML whose keys are `PublicationRules`' fields; absent keys keep their defaults."""
+    """Rules from YAML whose keys are `PublicationRules`' fields; absent keys keep their defaults. `departments`
+    maps a unified code to the periods that differ for that department (its `category_months` add to or change
+    the city's; other keys replace them)."""
     try:
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -207,38 +242,78 @@ def parse_publication_rules(text: str) -> PublicationRules:
         return DEFAULT_RULES
     if not isinstance(data, dict):
         raise PublicationRulesError("文件内容应为一个映射")
-    known = {f.name for f in fields(PublicationRules)}
+    _refuse_unknown(data, _PERIOD_KEYS | {"departments", "negative_list"}, "")
+    try:
+        negative_list = parse_negative_list(data.get("negative_list"))
+    except NegativeListError as exc:
+        raise PublicationRulesError(str(exc)) from exc
+    city = PublicationRules(**_periods(data, ""), negative_list=negative_list)
+    raw = data.get("departments") or {}
+    if not isinstance(raw, dict):
+        raise PublicationRulesError("departments: 应为 统一社会信用代码: 公示期限 的映射")
+    departments: dict[str, PublicationRules] = {}
+    for text_code, own in raw.items():
+        where = f"departments.{text_code}"
+        code = normalize_code(str(text_code))
+        reason = uscc_reason(code)
+        if reason is not None:
+            raise PublicationRulesError(f"{where}: 不是有效的统一社会信用代码（{reason[1]}）")
+        if code in departments:
+            raise PublicationRulesError(f"{where}: 与前面的部门代码重复")
+        if not isinstance(own, dict):
+            raise PublicationRulesError(f"{where}: 应为该部门公示期限的映射")
+        _refuse_unknown(own, _PERIOD_KEYS, f"{where}.")
+        values = _periods(own, f"{where}.")
+        if "category_months" in values:
+            values["category_months"] = MappingProxyType({**city.category_months, **values["category_months"]})
+        departments[code] = dataclasses.replace(city, **values)
+    return dataclasses.replace(city, departments=MappingProxyType(departments)) if departments else city
+
+
+_PERIOD_KEYS = frozenset({*_MONTH_KEYS, *_AMOUNT_KEYS, "category_months", "floor_keywords", "restriction_categories"})
+
+
+def _refuse_unknown(data: Mapping[Any, Any], known: frozenset[str], where: str) -> None:
     unknown = sorted(map(str, set(data) - known))
     if unknown:
-        raise PublicationRulesError(f"未知的键 {', '.join(unknown)}（可用：{', '.join(sorted(known))}）")
+        raise PublicationRulesError(f"{where}未知的键 {', '.join(unknown)}（可用：{', '.join(sorted(known))}）")
+
+
+def _periods(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The period keys given in `data`, checked; `where` prefixes the key in messages."""
     values: dict[str, Any] = {}
     for key in _MONTH_KEYS:
         if key in data:
-            values[key] = _months(data[key], key)
+            values[key] = _months(data[key], where + key)
     for key in _AMOUNT_KEYS:
         if key in data:
             amount = (
                 _amount(data[key]) if isinstance(data[key], int | float) and not isinstance(data[key], bool) else None
             )
             if amount is None or amount < 0:
-                raise PublicationRulesError(f"{key}: 应为不小于0的金额（万元），实为“{data[key]}”")
+                raise PublicationRulesError(f"{where}{key}: 应为不小于0的金额（万元），实为“{data[key]}”")
             values[key] = amount
     if "category_months" in data:
         raw = data["category_months"]
         if not isinstance(raw, dict):
-            raise PublicationRulesError("category_months: 应为 处罚类别: 月数 的映射")
+            raise PublicationRulesError(f"{where}category_months: 应为 处罚类别: 月数 的映射")
         values["category_months"] = MappingProxyType(
-            {str(k).strip(): _months(v, f"category_months.{k}") for k, v in raw.items()}
+            {str(k).strip(): _months(v, f"{where}category_months.{k}") for k, v in raw.items()}
         )
     if "floor_keywords" in data:
-        values["floor_keywords"] = _strings(data["floor_keywords"], "floor_keywords")
+        values["floor_keywords"] = _strings(data["floor_keywords"], where + "floor_keywords")
     if "restriction_categories" in data:
-        values["restriction_categories"] = frozenset(_strings(data["restriction_categories"], "restriction_categories"))
-    return PublicationRules(**values)
+        values["restriction_categories"] = frozenset(
+            _strings(data["restriction_categories"], where + "restriction_categories")
+        )
+    return values
 
 
-def load_publication_rules(path: Path) -> PublicationRules:
-    """Read rules from a YAML file (shell); raises `PublicationRulesError` naming the file."""
+def load_publication_rules(path: Path | None) -> PublicationRules:
+    """Read rules from a YAML file (shell), or the defaults without one; raises `PublicationRulesError` naming
+    the file."""
+    if path is None:
+        return DEFAULT_RULES
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

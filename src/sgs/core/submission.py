@@ -22,16 +22,17 @@ from sgs.core.decision import Decision, subject_key
 from sgs.core.docnum import canonical_decision_id
 from sgs.core.masking import archive_view, public_view
 from sgs.core.merge import MergeState, Outcome, content_hash, merge
+from sgs.core.negative_list import NOTHING_WITHHELD, Withholding, withholding
 from sgs.core.problems import Problem
 from sgs.core.publication import licence_is_public
 from sgs.core.tracking import end_of_day
-from sgs.core.validate import MAX_RECORD_CHARACTERS, validate
+from sgs.core.validate import DEFAULT_OPTIONS, MAX_RECORD_CHARACTERS, ValidationOptions, validate
 
 OPERATIONS = ("upsert", "revoke")
 SOURCES = ("sdk", "gateway", "import")
 KINDS = ("licence", "penalty")
 
-Status = Literal["active", "revoked", "expired", "not_public"]
+Status = Literal["active", "revoked", "expired", "not_public", "withheld"]
 _KEPT_ON_REVOKE = (
     "subject_code",
     "subject_key",
@@ -164,9 +165,18 @@ def ownership_problem(values: Mapping[str, object], department_code: str) -> Pro
     return None
 
 
-def _status(decision: Decision, now: datetime) -> Status:
+def _withholding(decision: Decision, options: ValidationOptions) -> Withholding:
+    entries = options.publication_rules.negative_list
+    if not entries:
+        return NOTHING_WITHHELD
+    return withholding(entries, decision.kind, {**decision.values, "decision_id": decision.decision_id})
+
+
+def _status(decision: Decision, now: datetime, withheld: Withholding) -> Status:
     if decision.kind == "licence" and not licence_is_public(decision.text("status") or ""):
         return "not_public"
+    if withheld.reason is not None:
+        return "withheld"  # the negative list (政务公开负面清单): never public, kept in the archive
     if decision.publication_end is not None and now >= end_of_day(decision.publication_end):
         return "expired"  # its publication period (公示截止期) ended before it arrived: never public
     return "active"
@@ -182,11 +192,15 @@ def _current_record(
     decision: Decision | None,
     now: datetime,
     subject: str | None = None,
+    withheld: Withholding = NOTHING_WITHHELD,
 ) -> dict[str, Any]:
     public = archive = None
     if decision is not None:
-        public = orjson.dumps(public_view(decision)).decode()
-        archive = orjson.dumps(archive_view(decision)).decode()
+        public = orjson.dumps(public_view(decision, withheld.fields)).decode()
+        archive_document = archive_view(decision)
+        if withheld.reason is not None:
+            archive_document["withheld_reason"] = withheld.reason
+        archive = orjson.dumps(archive_document).decode()
     return {
         "decision_id": decision_id,
         "kind": kind,
@@ -216,10 +230,12 @@ def handle(
     calendar: WorkingCalendar,
     undecodable: str | None = None,
     person_secret: bytes | None = None,
+    options: ValidationOptions = DEFAULT_OPTIONS,
 ) -> Handled:
     """Decide what a submission does. `envelope` is None when the bytes could not be decoded (`undecodable`).
     `person_secret`: the platform's key for the keyed hash that groups a natural person's decisions
-    (`subject_key`); without it only subjects with a unified code are grouped."""
+    (`subject_key`); without it only subjects with a unified code are grouped. `options` carry the publication
+    rules (periods and the negative list)."""
     if envelope is None:
         return _reject([Problem("", "payload.undecodable", f"消息无法按Avro解码：{undecodable}")], None)
     if stored is not None and stored.partition == location.partition and location.offset <= stored.offset:
@@ -234,7 +250,7 @@ def handle(
     kind: str = envelope["kind"]
     if envelope["operation"] == "revoke":
         return _revoke(envelope, stored, department, location, now)
-    return _upsert(envelope, stored, department, decision_id, kind, location, now, calendar, person_secret)
+    return _upsert(envelope, stored, department, decision_id, kind, location, now, calendar, person_secret, options)
 
 
 def publication_ends_at(stored: Stored) -> datetime | None:
@@ -322,6 +338,7 @@ def _upsert(
     now: datetime,
     calendar: WorkingCalendar,
     person_secret: bytes | None,
+    options: ValidationOptions,
 ) -> Handled:
     raw = envelope.get("decision")
     if not isinstance(raw, Mapping):
@@ -330,7 +347,7 @@ def _upsert(
     # Checked before validation too, so a huge record costs no normalization (validation checks it again).
     if sum(len(str(v)) for v in values.values()) > MAX_RECORD_CHARACTERS:
         return _reject([Problem("", "record.too_large", f"决定内容超过{MAX_RECORD_CHARACTERS}个字符")], envelope)
-    result = validate(kind, values, today=now.astimezone(CHINA_TZ).date(), calendar=calendar)
+    result = validate(kind, values, today=now.astimezone(CHINA_TZ).date(), calendar=calendar, options=options)
     seen = None
     # A decision date that is itself the problem (in the future, before 1990) would start a clock decades away.
     dated = not any(p.field == "decision_date" for p in result.problems)
@@ -361,7 +378,8 @@ def _upsert(
     if outcome is not Outcome.APPLIED or kept is None:
         # A duplicate or an older version says nothing new: the decision date in force stays the tracker's.
         return Handled(outcome.value, None, None, (), None, None, department, kind)
-    status = _status(decision, now)
+    withheld = _withholding(decision, options)
+    status = _status(decision, now, withheld)
     if (
         stored is not None
         and stored.department_code == department  # a takeover is published anew, under the authority's name
@@ -375,6 +393,8 @@ def _upsert(
         return Handled("duplicate", same, None, (), None, None, department, kind)
     sequence = (stored.sequence if stored else 0) + 1
     grouped_by = subject_key(decision, secret=person_secret) if person_secret else decision.subject_code
-    current = _current_record(decision_id, kind, kept, sequence, status, department, decision, now, grouped_by)
+    current = _current_record(
+        decision_id, kind, kept, sequence, status, department, decision, now, grouped_by, withheld
+    )
     new = Stored(kept, sequence, status, department, kind, location.partition, location.offset, current)
     return Handled("applied", new, current, (), seen, None, department, kind)

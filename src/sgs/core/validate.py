@@ -500,7 +500,8 @@ def validate(
     _check_lengths(plan, values, bad, problems, text_size)
     _check_id_numbers(plan, values, bad, problems, today)
     _check_subject(values, problems, today)
-    _check_dates(table, values, problems, today, options.publication_rules)
+    rules = options.publication_rules.for_department(values.get("source_department_code"))
+    _check_dates(table, values, problems, today, rules)
     if options.strict:
         problems.extend(Problem(name, "field.unknown", f"无法识别的字段“{name}”") for name in unknown)
 
@@ -530,11 +531,7 @@ def validate(
             decision_date=decision_date,
             deadline=due,
             subject_code=subject_code if isinstance(subject_code, str) else None,
-            publication_end=(
-                _publication_end(values, decision_date, options.publication_rules)
-                if checked_kind == "penalty"
-                else None
-            ),
+            publication_end=(_publication_end(values, decision_date, rules) if checked_kind == "penalty" else None),
         )
     return Validation(
         kind=checked_kind,
