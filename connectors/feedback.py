@@ -22,7 +22,7 @@ from elasticsearch import AsyncElasticsearch, NotFoundError
 from sgs.connectors.search_indices import IndexNames
 from sgs.core.calendar import WorkingCalendar
 from sgs.core.dates import CHINA_TZ
-from sgs.core.deadline import working_days_late
+from sgs.core.tracking import days_late_so_far
 
 PUBLICATION_STATES = {
     "active": "published",
@@ -126,7 +126,7 @@ async def department_report(
         view = _deadline_view(hit["_source"])
         assert view is not None
         if view["state"] == "overdue":
-            view["working_days_late"] = working_days_late(date.fromisoformat(view["deadline"]), today, calendar)
+            view["working_days_late"] = days_late_so_far(date.fromisoformat(view["deadline"]), today, calendar)
         items[view["state"]].append(view)
     return {
         "department_code": department_code,

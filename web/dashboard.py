@@ -21,9 +21,9 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from sgs.connectors.search_indices import IndexNames
 from sgs.core.calendar import WorkingCalendar
 from sgs.core.dates import CHINA_TZ, beijing_time
-from sgs.core.deadline import working_days_late
 from sgs.core.decision import is_person_key
 from sgs.core.problem_labels import problem_label
+from sgs.core.tracking import days_late_so_far
 from sgs.web.supervisors import Supervisor, SupervisorKeys
 
 LIST_LIMIT = 500  # rows of a list on the page; its CSV export has every row (up to EXPORT_LIMIT)
@@ -121,7 +121,7 @@ async def open_items(
     sort = [{"deadline": "asc"}, {"decision_id": "asc"}]
     items = []
     for doc in await _sources(es, names.deadlines, query, sort, limit):
-        late = working_days_late(date.fromisoformat(doc["deadline"]), today, calendar) if state == "overdue" else 0
+        late = days_late_so_far(date.fromisoformat(doc["deadline"]), today, calendar) if state == "overdue" else 0
         items.append(
             {
                 "decision_id": doc["decision_id"],

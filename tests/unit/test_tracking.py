@@ -7,7 +7,18 @@ from hypothesis import strategies as st
 
 from sgs.core.calendar import default_calendar
 from sgs.core.dates import CHINA_TZ
-from sgs.core.tracking import Tracked, TrackState, check, end_of_day, next_alarm, observe, publish, recompute, revoke
+from sgs.core.tracking import (
+    Tracked,
+    TrackState,
+    check,
+    days_late_so_far,
+    end_of_day,
+    next_alarm,
+    observe,
+    publish,
+    recompute,
+    revoke,
+)
 
 CAL = default_calendar()
 
@@ -145,6 +156,9 @@ def test_an_overdue_item_whose_date_was_corrected_later_is_still_published_late(
     assert overdue.state is TrackState.OVERDUE
     corrected, _ = again(overdue, date(2025, 3, 10), cst(2025, 3, 13, 9))
     assert corrected.state is TrackState.OVERDUE and corrected.deadline == date(2025, 3, 19)
+    # What the department and the supervisors are told meanwhile: late, not "0 working days late".
+    assert days_late_so_far(corrected.deadline, date(2025, 3, 13), CAL) == 1
+    assert days_late_so_far(overdue.deadline, date(2025, 3, 17), CAL) == 3
     published, _ = publish(corrected, published_at=cst(2025, 3, 13, 10), calendar=CAL)
     assert published.state is TrackState.PUBLISHED_LATE and published.working_days_late == 1
 

@@ -214,6 +214,7 @@ def next_alarm(tracked: Tracked, calendar: WorkingCalendar) -> datetime | None:
     return None
 
 
-def days_late_so_far(tracked: Tracked, now: datetime, calendar: WorkingCalendar) -> int:
-    """For an overdue item: how many working days past its deadline it is today."""
-    return working_days_late(tracked.deadline, _today(now), calendar)
+def days_late_so_far(deadline: date, today: date, calendar: WorkingCalendar) -> int:
+    """For an overdue item: how many working days past its deadline it is today — at least 1, also when a
+    corrected decision date has since moved the deadline ahead (the breach was real; see `observe`)."""
+    return max(1, working_days_late(deadline, today, calendar))
