@@ -245,6 +245,11 @@ def test_an_id_number_split_or_disguised_anyhow_is_masked(written: str) -> None:
         ("411502&nbsp;19950808&nbsp;1269", "411502&nbsp;********&nbsp;****"),
         ("411502&#160;1995&#160;0808&#160;1269", "411502&#160;****&#160;****&#160;****"),
         ("手机138&nbsp;1234&nbsp;5678", "手机138&nbsp;****&nbsp;****"),
+        # Chinese numerals, one character a digit:
+        ("电话一三八一二三四五六七八。", "电话一三八********。"),
+        ("电话壹叁捌 壹贰叁肆 伍陆柒捌", "电话壹叁捌 **** ****"),
+        ("身份证号四一一五〇二一九九五〇八〇八一二六九", "身份证号四一一五〇二************"),
+        ("身份证号四一一五零二 19950808 1269", "身份证号四一一五零二 ******** ****"),
     ],
 )
 def test_mobiles_and_cards_split_anyhow_are_masked(written: str, masked: str) -> None:
@@ -271,6 +276,10 @@ def test_mobiles_and_cards_split_anyhow_are_masked(written: str, masked: str) ->
         "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15",
         "样品 12 13 81 23 45 678 90",
         "A&amp;B 2024&nbsp;12&nbsp;03",
+        # Chinese numerals in dates, amounts and article numbers: never eleven in a chain.
+        "二〇二五年十二月三日，依据第一百二十五条、第一百二十六条",
+        "罚款人民币壹拾贰万叁仟肆佰伍拾陆元整（¥123456.00）",
+        "一一、二二、三三、四四、五五、六六",
     ],
 )
 def test_numbers_that_are_no_ones_stay(plain: str) -> None:

@@ -1,9 +1,10 @@
 """Personal numbers written into text however they were split: resident ID numbers, bank card numbers, mobiles.
 
 Clerks (and anyone hiding a number from a simple pattern) write 411502 1995 0808 1269, 411502－19950808－1269,
-411502\u00a019950808\u00a01269, ４１１５０２．…, 𝟒𝟏𝟏𝟓𝟎𝟐… or glue the number to other digits. Here a *chain* is a
-run of digits (of any script, circled ones too) where up to eight characters that are neither letters nor CJK
-(spaces of every kind, punctuation, symbols) may stand between two digits. In a chain, consecutive groups of
+411502\u00a019950808\u00a01269, ４１１５０２．…, 𝟒𝟏𝟏𝟓𝟎𝟐…, 四一一五〇二… or glue the number to other digits. Here a
+*chain* is a run of digits (of any script, circled ones and Chinese numerals — 一三八…, 壹叁捌… — too) where up to
+eight characters that are neither letters nor other CJK characters (spaces of every kind, punctuation, symbols)
+may stand between two digits. In a chain, consecutive groups of
 digits are
 - a resident ID number when they hold 15 or 18 characters that are a valid ID number (region, birth date,
   check character) in groups of three or more digits, or split region | year | month | day | rest;
@@ -32,9 +33,16 @@ from sgs.core.codes import id_number_reason
 
 Kind = Literal["id", "card", "mobile", "digits"]
 
-# Decimal digits of every script (\d is Unicode-aware), and the circled, parenthesized, super- and subscript ones.
+# Chinese numerals written as digits, one character each (四一一五〇二…, 壹叁捌…): not decimal digits to Unicode.
+_CHINESE_DIGITS = {
+    ch: str(value)
+    for value, chars in enumerate(("〇零", "一壹", "二贰", "三叁", "四肆", "五伍", "六陆", "七柒", "八捌", "九玖"))
+    for ch in chars
+}
+# Decimal digits of every script (\d is Unicode-aware), the circled, parenthesized, super- and subscript ones, and
+# Chinese numerals.
 _D = (
-    "[\\d\u2460-\u2468\u2474-\u247c\u2488-\u2490\u24ea\u24f5-\u24fd\u24ff\u2776-\u277e\u2780-\u2788\u278a-\u2792"
+    "[\\d〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖\u2460-\u2468\u2474-\u247c\u2488-\u2490\u24ea\u24f5-\u24fd\u24ff\u2776-\u277e\u2780-\u2788\u278a-\u2792"
     "\u00b2\u00b3\u00b9\u2070\u2074-\u2079\u2080-\u2089]"
 )
 _X = "[XxＸｘ]"
@@ -63,6 +71,8 @@ class Found:
 def _digit(ch: str) -> str:
     if ch in "XxＸｘ":
         return "X"
+    if ch in _CHINESE_DIGITS:
+        return _CHINESE_DIGITS[ch]
     value = unicodedata.digit(ch, None)
     return str(value) if value is not None else "?"
 
@@ -204,7 +214,7 @@ def masked(text: str, shown: int) -> str:
 
 def _mask_digits(text: str, shown: int, out: list[str]) -> int:
     for ch in text:
-        if ch in "XxＸｘ" or unicodedata.digit(ch, None) is not None:
+        if ch in "XxＸｘ" or ch in _CHINESE_DIGITS or unicodedata.digit(ch, None) is not None:
             out.append(ch if shown > 0 else "*")
             shown -= 1
         else:
