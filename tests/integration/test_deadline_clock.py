@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import time as time_module
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
 from elasticsearch import Elasticsearch
 
+from sgs.cli.main import cli
 from sgs.config import Settings
 from sgs.connectors.search_indices import IndexNames
 from sgs.connectors.simulate import demo_feed
 from sgs.core.calendar import default_calendar
 from sgs.core.dates import CHINA_TZ
-from sgs.core.deadline import deadline
+from sgs.core.deadline import deadline, working_days_late
 from sgs.core.docnum import decision_id
 from sgs.core.publication import supplied_end_bounds
 from sgs.deploy.local.stack import LocalStack
@@ -67,6 +70,20 @@ def test_overdue_is_detected_when_the_clock_passes_the_end_of_the_deadline_day(
         wait_for(lambda: states() == ["pending", "at_risk"], timeout=60, what="at risk on the deadline day")
         clock.set(datetime.combine(due + timedelta(days=1), time(0, 0, 1), tzinfo=CHINA_TZ))
         wait_for(lambda: states() == ["pending", "at_risk", "overdue"], timeout=60, what="overdue after the deadline")
+
+        # `sgs status` tells the department how late on the worker's clock (two weeks on: 10 working days or so).
+        clock.set(datetime.combine(due + timedelta(days=14), time(10), tzinfo=CHINA_TZ))
+
+        def overdue_item() -> dict[str, Any] | None:
+            command = ["status", "--department", step.department_code, "--json"]
+            report = CliRunner().invoke(cli, command, env=mine.to_env())
+            assert report.exit_code in (0, 1), report.output  # 1: something is overdue
+            found = [i for i in json.loads(report.stdout)["overdue"] if i["decision_id"] == decision]
+            return found[0] if found else None
+
+        item = wait_for(overdue_item, timeout=60, what="the overdue item in sgs status")
+        late = working_days_late(due, due + timedelta(days=14), default_calendar())
+        assert item["working_days_late"] == late >= 5
 
         # Corrected at last: published late, counted in working days.
         submitter.send(envelope(step.department_code, step.kind, decision, step.record, 2))

@@ -19,12 +19,13 @@ def gateway(host: str | None, port: int | None) -> None:
 
     from sgs.cli.options import validation_options
     from sgs.connectors.gateway.app import create_app
+    from sgs.streams.clock import clock_from
     from sgs.streams.topics import ensure_topics
 
     settings = Settings.from_env()
     validation_options(settings)  # a broken publication rules file stops here, with its reason
     ensure_topics(settings)  # the departments topic among them
-    app = create_app(settings)
+    app = create_app(settings, clock=clock_from(settings.clock).now)  # the worker's time: one "today" for all
     click.echo(
         f"网关 http://{host or settings.gateway_host}:{port or settings.gateway_port}  (API 文档 /docs)", err=True
     )

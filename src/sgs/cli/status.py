@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -21,6 +20,7 @@ async def _report(settings: Settings, code: str) -> dict[str, Any]:
     from sgs.connectors.feedback import department_report
     from sgs.connectors.search_indices import IndexNames
     from sgs.core.calendar import load_calendar
+    from sgs.streams.clock import clock_from
 
     names = IndexNames(settings.index_prefix)
     async with search_client.async_client(settings.elasticsearch, request_timeout=15) as es:
@@ -31,7 +31,7 @@ async def _report(settings: Settings, code: str) -> dict[str, Any]:
             es,
             names,
             code,
-            now=datetime.now(UTC),
+            now=clock_from(settings.clock).now(),  # the worker's time: its overdue items, its days late
             calendar=load_calendar(settings.calendar_dir),
         )
 

@@ -17,9 +17,11 @@ def web(host: str | None, port: int | None) -> None:
     """
     import uvicorn
 
+    from sgs.streams.clock import clock_from
     from sgs.web.app import create_app
 
     settings = Settings.from_env()
     bind, listen = host or settings.web_host, port or settings.web_port
     click.echo(f"公示查询 http://{bind}:{listen}/   监管看板 http://{bind}:{listen}/dashboard", err=True)
-    uvicorn.run(create_app(settings), host=bind, port=listen, log_level="info")
+    app = create_app(settings, clock=clock_from(settings.clock).now)  # the worker's time: one "today" for all
+    uvicorn.run(app, host=bind, port=listen, log_level="info")
