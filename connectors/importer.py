@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sgs.config import Settings
-from sgs.connectors.publisher import Prepared, Publisher, Receipt, prepare_upsert
+from sgs.connectors.publisher import Prepared, Publisher, Receipt, prepare_upsert, validation_options
 from sgs.connectors.row_checks import RowCheck, checked_rows
 from sgs.connectors.templates import (
     EXCEL_CELL_LIMIT,
@@ -268,14 +268,17 @@ def import_file(
     progress: Callable[[int], None] | None = None,
     display_name: str | None = None,
     processes: int = 0,
-    options: ValidationOptions = DEFAULT_OPTIONS,
+    options: ValidationOptions | None = None,
 ) -> ImportSummary:
     """Check every row of `path` and publish the valid ones to the platform of `publish_to` (None: a dry run).
     With `processes` ≥ 1, rows past the first few thousand are checked by that many worker processes.
-    `options`: the platform's publication rules (`validation_options`).
+    `options`: validation with the platform's publication rules; None: those of `publish_to` (the national
+    defaults for a dry run without them).
 
     Waits for the broker's answer to every row before it returns. Raises `TemplateError` when the file cannot
     be read at all (or its kind cannot be told from its header)."""
+    if options is None:
+        options = validation_options(publish_to) if publish_to is not None else DEFAULT_OPTIONS
     found_kind, rows = rows_with_kind(path, kind)
     if found_kind is None:
         raise TemplateError("无法从表头判断是行政许可还是行政处罚，请指定类型（licence 或 penalty）")

@@ -27,7 +27,6 @@ from sgs.connectors import search_client
 from sgs.connectors.avro import AvroCodec
 from sgs.connectors.search_indices import IndexNames, IndexSettings, create_index, mapping_for, merge_policy_for
 from sgs.connectors.search_writer import BulkWriter, IndexWrite, documents_for
-from sgs.core.publication import load_publication_rules
 from sgs.streams.topics import Topics, watermarks
 
 BATCH = 1000  # records decoded and written at a time
@@ -128,7 +127,6 @@ class _Rebuild:
         self.es, self.reader, self.report = es, reader, report
         self.names, self.topic = IndexNames(settings.index_prefix), reader.topic
         self.codec, self.writer = AvroCodec(settings.registry, "current"), BulkWriter(es)
-        self.negative_list = load_publication_rules(settings.publication_rules_path).negative_list
 
     async def build(self, wanted: IndexSettings, max_refused: int, progress: Progress | None) -> dict[int, int]:
         """Create and fill the new indices up to the topic's current end, ready to be swapped in; return that end."""
@@ -167,10 +165,7 @@ class _Rebuild:
                 # The time the state was made, as the worker stamped it: departments' feedback compares it with
                 # their rejections ("rejected, not yet corrected"), which a rebuild must not reset.
                 indexed_at = state.get("updated_at") or rebuilt_at
-                built = documents_for(
-                    state, self.names, indexed_at=indexed_at, remask=True, negative_list=self.negative_list
-                )
-                for write in built:
+                for write in documents_for(state, self.names, indexed_at=indexed_at, remask=True):
                     writes.append(dataclasses.replace(write, index=targets[write.index]))
             for result in await self.writer.write(writes):
                 alias = alias_of[result.index]

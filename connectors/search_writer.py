@@ -29,7 +29,6 @@ from elasticsearch import ConnectionError as Unreachable
 from sgs.connectors.search_indices import IndexNames
 from sgs.core.docnum import normalize_document_number
 from sgs.core.masking import masked_personal_data
-from sgs.core.negative_list import Withhold, withholding
 
 log = logging.getLogger(__name__)
 MAX_ID_BYTES = 512  # Elasticsearch refuses a longer _id, and with it the whole bulk request
@@ -203,16 +202,15 @@ def documents_for(
     *,
     indexed_at: datetime,
     remask: bool = False,
-    negative_list: Sequence[Withhold] = (),
 ) -> list[IndexWrite]:
     """The writes of one current-state record (current.avsc): its public document and its archive copy. With
     `remask`, the public document's personal numbers are masked again by today's rules (`sgs reindex`: a
-    document published before a rule was added is rebuilt from the public document stored then), and with a
-    `negative_list` an active decision it covers is withheld, or loses the fields it names.
+    document published before a rule was added is rebuilt from the public document stored then).
 
     A decision that is not active stays in its public index as a soft-deleted copy (`withdrawn: true`); a
-    revoke of a decision never seen becomes a withdrawn stub. Either blocks any older version that arrives
-    later, which a deleted document would not.
+    revoke of a decision never seen becomes a withdrawn stub, and so does a decision the negative list withholds
+    (it has no public document: nothing of it reaches the public indices). Either blocks any older version that
+    arrives later, which a deleted document would not.
     """
     decision_id, kind, sequence, status = state["decision_id"], state["kind"], state["sequence"], state["status"]
     platform = {"decision_id": decision_id, "kind": kind, "sequence": sequence, "indexed_at": indexed_at.isoformat()}
@@ -220,12 +218,6 @@ def documents_for(
     if remask:
         public = masked_personal_data(public, kind)
     archive = _document(state["archive_document"])
-    if negative_list and status == "active" and archive:
-        withheld = withholding(negative_list, kind, archive)
-        if withheld.reason is not None:
-            status, archive["withheld_reason"] = "withheld", withheld.reason
-        for name in withheld.fields:
-            public.pop(name, None)
     public |= platform
     public["withdrawn"] = status != "active" or state["public_document"] is None
     public["withdrawn_reason"] = status if status != "active" else None

@@ -12,10 +12,12 @@ import socket
 import faust
 
 from sgs.config import Settings
+from sgs.core.validate import ValidationOptions
 from sgs.streams.context import Context
 
 
-def create_app(settings: Settings) -> faust.App:
+def create_app(settings: Settings, options: ValidationOptions) -> faust.App:
+    """The worker's app; `options`: validation with the operator's publication rules, read at start."""
     workers_dir = settings.state_dir / "workers"
     workers_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -34,7 +36,7 @@ def create_app(settings: Settings) -> faust.App:
     )
     from sgs.streams import canary, decisions, rejections, sanctions, web
 
-    ctx = Context(settings)
+    ctx = Context(settings, options)
     canary.register(app, settings)
     decisions.register(app, ctx)
     rejections.register(app, ctx)

@@ -10,7 +10,6 @@ from elasticsearch import AsyncElasticsearch
 from sgs.config import Settings
 from sgs.connectors import search_client
 from sgs.connectors.avro import AvroCodec
-from sgs.connectors.publisher import validation_options
 from sgs.connectors.search_writer import BulkWriter
 from sgs.core.calendar import WorkingCalendar, load_calendar
 from sgs.core.validate import ValidationOptions
@@ -21,6 +20,8 @@ from sgs.streams.topics import Topics
 @dataclass
 class Context:
     settings: Settings
+    # Validation with the operator's publication rules (periods, the negative list), read once at start.
+    options: ValidationOptions
 
     @cached_property
     def topics(self) -> Topics:
@@ -33,11 +34,6 @@ class Context:
     @cached_property
     def calendar(self) -> WorkingCalendar:
         return load_calendar(self.settings.calendar_dir)
-
-    @cached_property
-    def validation_options(self) -> ValidationOptions:
-        """Validation with the operator's publication rules (periods, the negative list)."""
-        return validation_options(self.settings)
 
     @cached_property
     def elasticsearch(self) -> AsyncElasticsearch:

@@ -3,7 +3,8 @@ dead letters. A thin shell around `sgs.core.submission.handle`.
 
 It also owns the end of each decision's publication period (公示截止期): an alarm index over the merge table
 (rebuilt after every recovery) and a timer that sends an `expire` command through decisions.commands, which
-the same agent turns into a withdrawal — so every change of a decision's state is made in one place.
+the same agent turns into a withdrawal — so every change of a decision's state is made in one place. A
+`reapply` command (`sgs rules apply`) makes a decision's public view again by the worker's publication rules.
 """
 
 from __future__ import annotations
@@ -17,7 +18,17 @@ from faust.types import EventT
 
 from sgs.core.problems import Problem
 from sgs.core.sanctions import subject_of
-from sgs.core.submission import Handled, Location, Stored, expire, handle, publication_ends_at
+from sgs.core.submission import (
+    EXPIRE,
+    REAPPLY,
+    Handled,
+    Location,
+    Stored,
+    expire,
+    handle,
+    publication_ends_at,
+    reapply,
+)
 from sgs.streams import metrics
 from sgs.streams.alarms import AlarmIndex, values_yielding
 from sgs.streams.context import Context
@@ -57,7 +68,7 @@ class MergeStage:
             calendar=self.ctx.calendar,
             undecodable=undecodable,
             person_secret=self.person_secret,
-            options=self.ctx.validation_options,
+            options=self.ctx.options,
         )
         if handled.stored is not None and key is not None:
             self._keep(key, handled.stored)
@@ -68,7 +79,11 @@ class MergeStage:
     def command(self, event: EventT[bytes], now: datetime) -> Handled:
         command = self.command_codec.decode(self.topics.commands, event.value)
         stored_json = self.table.get(command["decision_id"])
-        handled = expire(Stored.from_json(stored_json) if stored_json else None, now=now)
+        stored = Stored.from_json(stored_json) if stored_json else None
+        if command["type"] == REAPPLY:
+            handled = reapply(stored, now=now, options=self.ctx.options)
+        else:
+            handled = expire(stored, now=now)
         if handled.stored is not None and handled.current is not None:
             self._keep(command["decision_id"], handled.stored)
             metrics.SUBMISSIONS.labels(handled.department_code, handled.kind, handled.outcome).inc()
@@ -128,7 +143,7 @@ class MergeStage:
         now = self.ctx.clock.now()
         due = self.publication_ends.pop_due(now)
         for decision_id in due:
-            command = {"type": "expire", "decision_id": decision_id, "at": now}
+            command = {"type": EXPIRE, "decision_id": decision_id, "at": now}
             value = self.command_codec.encode(self.topics.commands, command)
             self.outbox.send(self.topics.commands, decision_id, value)
         if due:

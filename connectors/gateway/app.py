@@ -453,6 +453,7 @@ def create_app(
                     report=Path(folder) / "report.csv",
                     progress=count,
                     display_name=file.filename,
+                    options=options,
                 )
             except PartlyPublishedError as exc:  # said in numbers too: the rows before were published
                 counts = {"read": exc.summary.read, "published": exc.summary.published}

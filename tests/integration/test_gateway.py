@@ -394,7 +394,7 @@ def test_sgs_status_under_a_prefix_with_no_indices_is_unusable_not_all_clear(
 
 
 def test_the_gateway_checks_with_the_platforms_publication_rules(
-    settings: Settings, gateway: Gateway, worker: WorkerProcess
+    settings: Settings, gateway: Gateway, worker: WorkerProcess, tmp_path: Path
 ) -> None:
     """The gateway reads the worker's rules file: a department's own minimum period is refused at once (422), and
     a decision on the negative list is answered `withheld`, with the list's reason."""
@@ -409,6 +409,19 @@ def test_the_gateway_checks_with_the_platforms_publication_rules(
 
     refused = wait_for(lambda: answered({"kind": "penalty", "record": early}), timeout=30, what="the new key known")
     assert refused.status_code == 422 and "publication_end.too_early" in refused.text, refused.text
+    # An upload is checked by the same rules (a dry run here: nothing is sent).
+    upload = tmp_path / "upload.jsonl"
+    upload.write_text(json.dumps(early, ensure_ascii=False), encoding="utf-8")
+    with upload.open("rb") as content:
+        imported = httpx.post(
+            f"{gateway.url}/v1/imports",
+            files={"file": ("upload.jsonl", content, "application/octet-stream")},
+            params={"kind": "penalty", "dry_run": "true"},
+            headers={"authorization": f"Bearer {key}"},
+            timeout=60,
+        )
+    assert imported.status_code == 200 and imported.json()["invalid"] == 1, imported.text
+    assert "publication_end.too_early" in imported.text
     secret = rules_record(12, facts="经查，当事人违规处理涉及国家秘密的医疗档案。")
     accepted = gateway.post("/v1/decisions", key, {"kind": "penalty", "record": secret})
     assert accepted.status_code == 202, accepted.text

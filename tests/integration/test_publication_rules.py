@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
 from elasticsearch import AsyncElasticsearch
 
+from sgs.cli.main import cli
 from sgs.config import Settings
 from sgs.connectors import feedback, search_client
 from sgs.connectors.publisher import Publisher
@@ -15,9 +19,11 @@ from sgs.connectors.search_indices import IndexNames
 from sgs.core.dates import CHINA_TZ
 from sgs.core.docnum import decision_id
 from sgs.core.publication import add_months
+from sgs.deploy.local.stack import LocalStack
 from sgs.streams.topics import Topics
-from tests.integration.conftest import RULES_DEPARTMENT, WorkerProcess
+from tests.integration.conftest import PUBLICATION_RULES, RULES_DEPARTMENT, WorkerProcess
 from tests.integration.kafka_io import RawSubmitter, envelope, read_all
+from tests.integration.test_faults import isolated, ready
 from tests.integration.waiting import wait_for, wait_public
 from tests.unit.factories import penalty
 
@@ -93,3 +99,52 @@ def test_rules_decide_periods_what_is_public_and_what_is_refused(settings: Setti
 async def _status(settings: Settings, decision: str) -> dict[str, Any] | None:
     async with AsyncElasticsearch(settings.elasticsearch) as es:
         return await feedback.decision_status(es, IndexNames(settings.index_prefix), decision, RULES_DEPARTMENT)
+
+
+def test_a_changed_negative_list_reaches_decisions_already_published(
+    stack: LocalStack, settings: Settings, tmp_path: Path
+) -> None:
+    """`sgs rules apply`, after the worker was restarted with a new rules file: what the list now covers leaves
+    the public indices (nothing of it stays there), fields go, and all of it comes back when the entries go."""
+    mine = dataclasses.replace(isolated(settings, tmp_path), publication_rules_path=None)  # the national defaults
+    worker = WorkerProcess(mine, "worker-rules")
+    try:
+        ready(mine, worker)
+        secret = record(21, facts="经查，当事人违规处理涉及国家秘密的医疗档案。")
+        with Publisher(RULES_DEPARTMENT, settings=mine) as publisher:
+            receipts = [publisher.publish("penalty", secret), publisher.publish("penalty", record(22))]
+        assert [r.status for r in receipts] == ["accepted"] * 2, [(r.problems, r.error) for r in receipts]
+        ids = {the_id(21), the_id(22)}
+        wait_public(mine, ids, ids, worker, what="both public under the national defaults")
+
+        rules = tmp_path / "rules.yaml"
+        rules.write_text(PUBLICATION_RULES, encoding="utf-8")
+        worker.settings = dataclasses.replace(mine, publication_rules_path=rules)
+        worker.restart()
+        ready(worker.settings, worker)
+        applied = CliRunner().invoke(cli, ["rules", "apply"], env=worker.settings.to_env())
+        assert applied.exit_code == 0, applied.output
+        assert "已读取 2 条决定的当前状态；2 条有效决定" in applied.output
+        wait_public(mine, ids, {the_id(22)}, worker, what="the decision the list now covers withheld")
+        names = IndexNames(mine.index_prefix)
+        with search_client.client(mine.elasticsearch) as es:
+
+            def public(number: int) -> dict[str, Any]:
+                return dict(es.get(index=names.public_alias("penalty"), id=the_id(number))["_source"])
+
+            wait_for(lambda: "legal_representative" not in public(22), timeout=60, what="法定代表人 withheld")
+            stub = public(21)
+            assert stub["withdrawn_reason"] == "withheld" and "facts" not in stub and "subject_name" not in stub
+            archive = es.get(index=names.archive, id=the_id(21))["_source"]
+            assert archive["publication_status"] == "withheld" and archive["facts"] == secret["facts"]
+
+            # The entries removed: public again, every field back.
+            worker.settings = mine
+            worker.restart()
+            ready(mine, worker)
+            assert CliRunner().invoke(cli, ["rules", "apply"], env=mine.to_env()).exit_code == 0
+            wait_public(mine, ids, ids, worker, what="public again without the entries")
+            wait_for(lambda: public(22).get("legal_representative") == "张伟", timeout=60, what="法定代表人 back")
+            assert public(21)["facts"] == secret["facts"]
+    finally:
+        worker.close()

@@ -8,7 +8,6 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -207,38 +206,16 @@ def test_the_catch_up_pass_reads_only_what_arrived_after_the_first(feed: Feed) -
         reader.close()
 
 
-def test_a_changed_negative_list_reaches_what_is_already_public(feed: Feed, tmp_path: Path) -> None:
-    """`sgs reindex` applies the negative list of the rules file to decisions published before it changed."""
-    feed.send(
-        current("penalty", 1, 1, name="甲公司"),
-        current("penalty", 2, 1, name="乙公司"),
-        current("penalty", 3, 1, status="revoked", name="丙公司"),
-    )
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(
-        """
-negative_list:
-  - reason: 个案不予公示
-    keywords: [甲公司]
-  - reason: 不公开名称
-    fields: [行政相对人名称]
-""",
-        encoding="utf-8",
-    )
-    result = CliRunner().invoke(reindex, [], env=feed.settings.to_env() | {"SGS_PUBLICATION_RULES_PATH": str(rules)})
-    assert result.exit_code == 0, result.output
+def test_a_withheld_decision_is_rebuilt_as_a_stub(feed: Feed) -> None:
+    """A decision the negative list withholds has no public document: its public index entry says only that it
+    is withheld (it blocks older versions); the archive keeps it whole."""
+    withheld = current("penalty", 1, 1, status="withheld", name="甲公司") | {"public_document": None}
+    feed.send(withheld, current("penalty", 2, 1, name="乙公司"))
+    feed.rebuild()
     with Elasticsearch(feed.settings.elasticsearch) as es:
         penalties = feed.names.public_alias("penalty")
         assert set(ids(es, penalties, public=True)) == {decision_id("penalty", 2)}
-        every = ids(es, penalties)
-        assert every[decision_id("penalty", 1)]["withdrawn_reason"] == "withheld"
-        assert "subject_name" not in every[decision_id("penalty", 2)]
-        archive = ids(es, feed.names.archive)
-        assert archive[decision_id("penalty", 1)]["publication_status"] == "withheld"
-        assert archive[decision_id("penalty", 1)]["withheld_reason"] == "个案不予公示"
-        assert archive[decision_id("penalty", 2)]["subject_name"] == "乙公司"  # the archive keeps everything
-        assert archive[decision_id("penalty", 3)]["publication_status"] == "revoked"
-
-    rules.write_text("negative_list: [{reason: x, kind: licence}]\n", encoding="utf-8")
-    result = CliRunner().invoke(reindex, [], env=feed.settings.to_env() | {"SGS_PUBLICATION_RULES_PATH": str(rules)})
-    assert result.exit_code == 2 and "negative_list[1]" in result.output
+        stub = ids(es, penalties)[decision_id("penalty", 1)]
+        assert stub["withdrawn_reason"] == "withheld" and "subject_name" not in stub
+        archive = ids(es, feed.names.archive)[decision_id("penalty", 1)]
+        assert archive["publication_status"] == "withheld" and archive["subject_name"] == "甲公司"

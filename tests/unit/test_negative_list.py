@@ -93,6 +93,20 @@ def test_entries_read_from_yaml_data() -> None:
     assert parse_negative_list(None) == ()
 
 
+def test_categories_and_keywords_are_read_as_submitted_values_are() -> None:
+    """Written as departments write them: 吊销许可证 is the standard's 吊销许可证件, 罚 款 is 罚款; keywords are
+    compared without width, case and spaces."""
+    (entry,) = parse_negative_list([{"reason": "x", "kind": "penalty", "categories": ["吊销许可证", "罚 款", "其他"]}])
+    assert entry.categories == ("吊销许可证件", "罚款", "其他")
+    assert entry.covers("penalty", penalty(penalty_categories=["吊销许可证件"]))
+    (licences,) = parse_negative_list([{"reason": "x", "categories": ["特许许可"]}])
+    assert licences.categories == ("特许",)
+    (words,) = parse_negative_list([{"reason": "x", "keywords": ["ＡＢＣ 项目", "国家 秘密"]}])
+    assert words.keywords == ("abc项目", "国家秘密")
+    for text in ("涉及abc项目", "涉及ABC项目", "涉及国家　秘密", "涉及国家\n秘密"):
+        assert words.covers("penalty", penalty(facts=text)), text
+
+
 @pytest.mark.parametrize(
     ("data", "fragment"),
     [
@@ -111,6 +125,9 @@ def test_entries_read_from_yaml_data() -> None:
         ([{"reason": "x", "fields": ["authority_code"]}], "决定标识的一部分"),
         ([{"reason": "x", "departments": ["91411502MA3X12345"]}], "不是有效的统一社会信用代码"),
         ([{"reason": "x", "decision_ids": ["信环罚〔2025〕12号"]}], "不是决定标识"),
+        # Categories are the standard's names (a name that matches nothing would withhold nothing, silently):
+        ([{"reason": "x", "categories": ["罚款处罚"]}], "“罚款处罚”不是licence或penalty的类别"),
+        ([{"reason": "x", "kind": "licence", "categories": ["罚款"]}], "“罚款”不是licence的类别"),
     ],
 )
 def test_unusable_entries_are_refused_with_where_and_why(data: object, fragment: str) -> None:

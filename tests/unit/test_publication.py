@@ -133,12 +133,21 @@ restriction_categories: [限制从业]
         (f"departments: {{{HEALTH}: {{negative_list: []}}}}", f"departments.{HEALTH}.未知的键 negative_list"),
         (f"departments: {{{HEALTH}: {{}}, {HEALTH.lower()}: {{}}}}", "重复"),
         ("negative_list: [{reason: x}]", "negative_list[1]: 不列 fields"),
+        ("negative_list: []\nnegative_list: []", "键“negative_list”重复出现"),
+        ("category_months: {警告: 3, 警告: 6}", "键“警告”重复出现"),
+        ("category_months: {罚款处罚: 1}", "category_months: “罚款处罚”不是处罚类别"),
+        ("restriction_categories: [其他]", "restriction_categories: “其他”不是处罚类别"),
     ],
 )
 def test_bad_rules(text: str, fragment: str) -> None:
     with pytest.raises(PublicationRulesError) as info:
         parse_publication_rules(text)
     assert fragment in str(info.value)
+
+
+def test_categories_are_the_standards_names() -> None:
+    rules = parse_publication_rules("category_months: {吊销许可证: 12, 其他-责令改正: 6}")
+    assert dict(rules.category_months) == {"吊销许可证件": 12, "其他-责令改正": 6}
 
 
 def test_departments_have_periods_of_their_own() -> None:

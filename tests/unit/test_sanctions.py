@@ -110,3 +110,11 @@ def test_a_licence_whose_subject_code_was_corrected_leaves_the_old_subject() -> 
     state, alerts = on_decision(state, moved, NOW, SUBJECT)
     assert not state.licences and alerts == []
     assert on_decision(state, PENALTY_C, NOW, SUBJECT)[1] == []
+
+
+def test_decisions_the_negative_list_withholds_from_the_public_still_bind_the_departments() -> None:
+    """一处失信、处处受限 is between departments: the negative list (STANDARD §6) decides only what the public sees."""
+    withheld_penalty = current("penalty", "penalty:C:1", "C", status="withheld", penalty_categories=["罚款"])
+    withheld_licence = current("licence", "licence:A:1", "A", status="withheld")
+    assert [a["notify_department_code"] for a in run([LICENCE_A, withheld_penalty])[1]] == ["A"]
+    assert [a["notify_department_code"] for a in run([withheld_licence, PENALTY_C])[1]] == ["A"]

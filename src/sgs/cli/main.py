@@ -27,6 +27,7 @@ COMMANDS = {
     "watchlist": "sgs.cli.watchlist:watchlist",
     "worker": "sgs.cli.worker:worker",
     "reindex": "sgs.cli.reindex:reindex",
+    "rules": "sgs.cli.rules:rules",
 }
 
 

@@ -6,7 +6,6 @@ import asyncio
 
 import click
 
-from sgs.cli.options import validation_options
 from sgs.config import Settings
 
 
@@ -33,7 +32,6 @@ def reindex(shards: int, replicas: int, refresh_interval: str, max_refused: int)
     from sgs.connectors.search_indices import IndexSettings
 
     settings = Settings.from_env()
-    validation_options(settings)  # the negative list is applied again: a broken rules file stops here
     index_settings = IndexSettings(shards, replicas, refresh_interval)
     with Progress(console=Console(stderr=True), transient=True) as progress:
         try:

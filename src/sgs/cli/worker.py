@@ -29,7 +29,7 @@ def worker(web_port: int | None, loglevel: str) -> None:
         )
     if web_port is not None:
         settings = dataclasses.replace(settings, worker_web_port=web_port)
-    validation_options(settings)  # a broken publication rules file stops here, with its reason
+    options = validation_options(settings)  # read once: a broken publication rules file stops here, with its reason
     prepare(settings)
-    app = create_app(settings)
+    app = create_app(settings, options)
     Worker(app, loglevel=loglevel).execute_from_commandline()

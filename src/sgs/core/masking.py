@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -106,7 +107,39 @@ def masked_personal_data(document: dict[str, Any], kind: Kind) -> dict[str, Any]
     return document
 
 
-def _common(decision: Decision) -> dict[str, Any]:
+def public_view(decision: Decision, withheld: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The fields the public may see of a decision (see `public_document`)."""
+    return public_document(decision.kind, archive_view(decision), withheld)
+
+
+def public_document(kind: Kind, archive: Mapping[str, Any], withheld: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The fields the public may see, from the archive document (`archive_view`): masked as the table says and of
+    personal numbers; absent fields, and the fields the negative list withholds (`withheld`), are left out. Made
+    from the archive document so that the worker can make it again when the rules change."""
+    view: dict[str, Any] = {
+        "kind": kind,
+        "decision_id": archive["decision_id"],
+        "subject_code": archive.get("subject_code"),
+    }
+    if archive.get("publication_end") is not None:
+        view["publication_end"] = archive["publication_end"]
+    for name, publicity in _publicity(kind):
+        value = archive.get(name)
+        if value is None or publicity == "never":
+            continue
+        if publicity == "masked":
+            view[name] = mask_id_number(value) if isinstance(value, str) else None
+        else:
+            view[name] = value
+    # Masked before fields are withheld: whether the other codes are a natural person's reads 行政相对人类别.
+    masked_personal_data(view, kind)
+    for name in withheld:
+        view.pop(name, None)
+    return view
+
+
+def archive_view(decision: Decision) -> dict[str, Any]:
+    """Everything the platform knows of the decision (for the authenticated archive), JSON-serializable."""
     view: dict[str, Any] = {
         "kind": decision.kind,
         "decision_id": decision.decision_id,
@@ -114,30 +147,6 @@ def _common(decision: Decision) -> dict[str, Any]:
     }
     if decision.publication_end is not None:
         view["publication_end"] = decision.publication_end.isoformat()
-    return view
-
-
-def public_view(decision: Decision, withheld: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The fields the public may see, masked as the table says and of personal numbers; absent fields and the
-    fields the negative list withholds (`withheld`) are left out."""
-    view = _common(decision)
-    if "subject_code" in withheld:
-        del view["subject_code"]
-    values = decision.values
-    for name, publicity in _publicity(decision.kind):
-        value = values.get(name)
-        if value is None or publicity == "never" or name in withheld:
-            continue
-        if publicity == "masked":
-            view[name] = mask_id_number(value) if isinstance(value, str) else None
-        else:
-            view[name] = json_value(value)
-    return masked_personal_data(view, decision.kind)
-
-
-def archive_view(decision: Decision) -> dict[str, Any]:
-    """Everything the platform knows of the decision (for the authenticated archive), JSON-serializable."""
-    view = _common(decision)
     view["deadline"] = decision.deadline.date.isoformat()
     view["deadline_provisional"] = decision.deadline.provisional
     for name, value in decision.values.items():

@@ -21,11 +21,14 @@ from typing import Any
 from sgs.core.codes import normalize_code, uscc_reason
 from sgs.core.docnum import canonical_decision_id
 from sgs.core.fields import KINDS, Kind, fields_of, resolve_header
+from sgs.core.normalize import NORMALIZERS
+from sgs.core.text import to_halfwidth
 
 # A 文号 and the issuing authority are the decision id itself, which every public document carries: withholding
 # them alone would hide nothing. Such a decision is withheld whole.
 _IDENTITY_FIELDS = frozenset({"document_number", "authority_code"})
 _CATEGORY_FIELD: Mapping[str, str] = {"penalty": "penalty_categories", "licence": "licence_category"}
+OTHER = "其他"
 _CONDITIONS = ("kind", "departments", "categories", "keywords", "decision_ids")
 _KEYS = frozenset({"reason", "fields", *_CONDITIONS})
 
@@ -54,7 +57,9 @@ class Withhold:
             return False
         if self.categories and not any(_is_category(c, self.categories) for c in _categories(kind, values)):
             return False
-        return not self.keywords or any(keyword in text for text in _texts(kind, values) for keyword in self.keywords)
+        return not self.keywords or any(
+            keyword in folded(text) for text in _texts(kind, values) for keyword in self.keywords
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +94,7 @@ def _categories(kind: str, values: Mapping[str, Any]) -> Iterable[str]:
 
 def _is_category(value: str, wanted: tuple[str, ...]) -> bool:
     # "其他" covers every "其他-<name>" a department wrote.
-    return any(value == c or value.startswith(c + "-") for c in wanted)
+    return any(value == c or (c == OTHER and value.startswith(OTHER + "-")) for c in wanted)
 
 
 @functools.cache
@@ -99,6 +104,25 @@ def _text_fields(kind: str) -> tuple[str, ...]:
 
 def _texts(kind: str, values: Mapping[str, Any]) -> Iterable[str]:
     return [v for name in _text_fields(kind) if isinstance(v := values.get(name), str)]
+
+
+def folded(text: str) -> str:
+    """Text as keywords are compared: half-width, case-folded, without spaces (国家　秘密 is 国家秘密)."""
+    return "".join(to_halfwidth(text).casefold().split())
+
+
+def category_value(kind: Kind, text: str) -> str | None:
+    """The standard's name of one 处罚类别 / 许可类别 as a department may write it (吊销许可证 is 吊销许可证件), or
+    None when it is none; "其他" alone stands for every "其他-…"."""
+    if text.strip() == OTHER:
+        return OTHER
+    field = resolve_header(kind, _CATEGORY_FIELD[kind])
+    assert field is not None
+    value, problem = NORMALIZERS[field.type](field, text)
+    if problem is not None:
+        return None
+    names = value if isinstance(value, tuple) else (value,)
+    return names[0] if len(names) == 1 and isinstance(names[0], str) else None
 
 
 # --- configuration ------------------------------------------------------------------------------------------------
@@ -130,12 +154,24 @@ def _entry(item: object, where: str) -> Withhold:
     fields = frozenset(_field(name, kinds, f"{where}.fields") for name in _strings(item, "fields", where))
     departments = frozenset(_department(code, f"{where}.departments") for code in _strings(item, "departments", where))
     ids = frozenset(_decision_id(text, f"{where}.decision_ids") for text in _strings(item, "decision_ids", where))
-    categories, keywords = _strings(item, "categories", where), _strings(item, "keywords", where)
+    categories = tuple(
+        name for text in _strings(item, "categories", where) for name in _categories_named(text, kinds, where)
+    )
+    keywords = tuple(folded(keyword) for keyword in _strings(item, "keywords", where))
     if not fields and not (departments or ids or categories or keywords):
         raise NegativeListError(
             f"{where}: 不列 fields 即不公示整条决定，须至少给出 departments、categories、keywords 或 decision_ids 之一"
         )
     return Withhold(reason.strip(), kinds, departments, categories, keywords, ids, fields)
+
+
+def _categories_named(text: str, kinds: frozenset[str], where: str) -> set[str]:
+    found = {name for kind in kinds if (name := category_value(_kind(kind), text)) is not None}
+    if not found:
+        raise NegativeListError(
+            f"{where}.categories: “{text}”不是{'或'.join(sorted(kinds))}的类别（处罚类别/许可类别）"
+        )
+    return found
 
 
 def _strings(item: Mapping[str, object], key: str, where: str) -> tuple[str, ...]:

@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 
 from sgs.core.codes import normalize_code, uscc_reason
-from sgs.core.negative_list import NegativeListError, Withhold, parse_negative_list
+from sgs.core.negative_list import OTHER, NegativeListError, Withhold, category_value, parse_negative_list
 from sgs.core.text import to_halfwidth
 
 FINE = "罚款"
@@ -224,10 +224,34 @@ def _months(value: object, where: str) -> int:
     return value
 
 
+def _category(text: object, where: str) -> str:
+    """A 处罚类别 as the standard names it (the names submitted values are normalized to)."""
+    name = category_value("penalty", str(text))
+    if name is None or name == OTHER:
+        raise PublicationRulesError(f"{where}: “{text}”不是处罚类别（警告、通报批评、罚款……或 其他-<名称>）")
+    return name
+
+
 def _strings(value: object, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise PublicationRulesError(f"{where}: 应为非空文本的列表")
     return tuple(v.strip() for v in value)
+
+
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping: the second would silently replace the
+    first (a second `negative_list:` would drop every entry of the first)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"键“{key}”重复出现（后者会覆盖前者）", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def parse_publication_rules(text: str) -> PublicationRules:
@@ -235,7 +259,7 @@ def parse_publication_rules(text: str) -> PublicationRules:
     maps a unified code to the periods that differ for that department (its `category_months` add to or change
     the city's; other keys replace them)."""
     try:
-        data: Any = yaml.safe_load(text)
+        data: Any = yaml.load(text, Loader=_UniqueKeys)  # noqa: S506 - a SafeLoader that refuses repeated keys
     except yaml.YAMLError as exc:
         raise PublicationRulesError(f"无法解析YAML：{exc}") from exc
     if data is None:
@@ -298,13 +322,14 @@ def _periods(data: Mapping[str, Any], where: str) -> dict[str, Any]:
         if not isinstance(raw, dict):
             raise PublicationRulesError(f"{where}category_months: 应为 处罚类别: 月数 的映射")
         values["category_months"] = MappingProxyType(
-            {str(k).strip(): _months(v, f"{where}category_months.{k}") for k, v in raw.items()}
+            {_category(k, f"{where}category_months"): _months(v, f"{where}category_months.{k}") for k, v in raw.items()}
         )
     if "floor_keywords" in data:
         values["floor_keywords"] = _strings(data["floor_keywords"], where + "floor_keywords")
     if "restriction_categories" in data:
+        key = where + "restriction_categories"
         values["restriction_categories"] = frozenset(
-            _strings(data["restriction_categories"], where + "restriction_categories")
+            _category(name, key) for name in _strings(data["restriction_categories"], key)
         )
     return values
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from sgs.core.submission import IN_FORCE
+
 Severity = Literal["high", "medium", "low"]
 # 2021 行政处罚法 art. 9: measures that stop or restrict the subject's business are what other licensing
 # departments must act on first. Configurable by passing other sets to `severity`.
@@ -161,7 +163,9 @@ def on_decision(
     state = state or SubjectState()
     decision, kind = current["decision_id"], current["kind"]
     subject_code = subject or subject_of(current) or ""
-    ref = decision_ref(current) if current["status"] == "active" and subject_of(current) == subject_code else None
+    # A decision the negative list withholds from the public still binds the departments (一处失信、处处受限).
+    in_force = current["status"] in IN_FORCE
+    ref = decision_ref(current) if in_force and subject_of(current) == subject_code else None
     held = state.licences if kind == "licence" else state.penalties
     changed = {k: v for k, v in held.items() if k != decision} | ({decision: ref} if ref is not None else {})
     if kind == "licence":

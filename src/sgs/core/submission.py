@@ -20,7 +20,8 @@ from sgs.core.codes import check_uscc, normalize_code
 from sgs.core.dates import CHINA_TZ
 from sgs.core.decision import Decision, subject_key
 from sgs.core.docnum import canonical_decision_id
-from sgs.core.masking import archive_view, public_view
+from sgs.core.fields import Kind
+from sgs.core.masking import archive_view, public_document
 from sgs.core.merge import MergeState, Outcome, content_hash, merge
 from sgs.core.negative_list import NOTHING_WITHHELD, Withholding, withholding
 from sgs.core.problems import Problem
@@ -29,10 +30,14 @@ from sgs.core.tracking import end_of_day
 from sgs.core.validate import DEFAULT_OPTIONS, MAX_RECORD_CHARACTERS, ValidationOptions, validate
 
 OPERATIONS = ("upsert", "revoke")
+# The platform's own commands (decisions.commands): the publication period ended; the publication rules changed.
+EXPIRE, REAPPLY = "expire", "reapply"
 SOURCES = ("sdk", "gateway", "import")
 KINDS = ("licence", "penalty")
 
 Status = Literal["active", "revoked", "expired", "not_public", "withheld"]
+# Decisions in force: public, or kept from the public by the negative list only (they still bind departments).
+IN_FORCE: tuple[Status, ...] = ("active", "withheld")
 _KEPT_ON_REVOKE = (
     "subject_code",
     "subject_key",
@@ -107,7 +112,7 @@ class Seen:
 
 @dataclass(frozen=True, slots=True)
 class Handled:
-    outcome: str  # applied | duplicate | stale | rejected | replayed
+    outcome: str  # applied | duplicate | stale | rejected | replayed | expired | reapplied | unchanged
     stored: Stored | None  # the new table value; None: leave the table as it is
     current: Mapping[str, Any] | None  # the current-state record to emit
     problems: tuple[Problem, ...]  # non-empty: a dead letter
@@ -165,11 +170,17 @@ def ownership_problem(values: Mapping[str, object], department_code: str) -> Pro
     return None
 
 
-def _withholding(decision: Decision, options: ValidationOptions) -> Withholding:
+def _withholding(kind: str, archive: Mapping[str, Any], options: ValidationOptions) -> Withholding:
     entries = options.publication_rules.negative_list
-    if not entries:
-        return NOTHING_WITHHELD
-    return withholding(entries, decision.kind, {**decision.values, "decision_id": decision.decision_id})
+    return withholding(entries, kind, archive) if entries else NOTHING_WITHHELD
+
+
+def _documents(kind: Kind, archive: Mapping[str, Any], status: Status, withheld: Withholding) -> tuple[str | None, str]:
+    """The public and archive documents (JSON) of a decision. A decision the negative list withholds has no public
+    document at all (its public index entry is a stub); its archive document says why."""
+    public = None if status == "withheld" else orjson.dumps(public_document(kind, archive, withheld.fields)).decode()
+    reason = {"withheld_reason": withheld.reason} if withheld.reason is not None else {}
+    return public, orjson.dumps({**archive, **reason}).decode()
 
 
 def _status(decision: Decision, now: datetime, withheld: Withholding) -> Status:
@@ -192,15 +203,9 @@ def _current_record(
     decision: Decision | None,
     now: datetime,
     subject: str | None = None,
-    withheld: Withholding = NOTHING_WITHHELD,
+    documents: tuple[str | None, str | None] = (None, None),
 ) -> dict[str, Any]:
-    public = archive = None
-    if decision is not None:
-        public = orjson.dumps(public_view(decision, withheld.fields)).decode()
-        archive_document = archive_view(decision)
-        if withheld.reason is not None:
-            archive_document["withheld_reason"] = withheld.reason
-        archive = orjson.dumps(archive_document).decode()
+    public, archive = documents
     return {
         "decision_id": decision_id,
         "kind": kind,
@@ -273,6 +278,37 @@ def expire(stored: Stored | None, *, now: datetime) -> Handled:
     # The stored partition and offset still name the last submission: replay detection reads those.
     new = dataclasses.replace(stored, sequence=sequence, status="expired", current=current)
     return Handled("expired", new, current, (), None, None, stored.department_code, stored.kind)
+
+
+def reapply(stored: Stored | None, *, now: datetime, options: ValidationOptions) -> Handled:
+    """The publication rules changed (`sgs rules apply`): a decision in force is withheld, published again, or
+    loses or regains fields, as the negative list now says, made again from its archive document. Anything else
+    (revoked, expired, not public, nothing changed) stays as it is."""
+    archived = stored.current.get("archive_document") if stored else None
+    if stored is None or stored.status not in IN_FORCE or not archived:
+        return Handled("unchanged", None, None, (), None, None, stored.department_code if stored else "", "")
+    archive = orjson.loads(archived)
+    archive.pop("withheld_reason", None)
+    kind: Kind = "licence" if stored.kind == "licence" else "penalty"
+    withheld = _withholding(kind, archive, options)
+    ends = stored.current.get("publication_end")
+    status: Status = "withheld" if withheld.reason is not None else "active"
+    if status == "active" and ends and now >= end_of_day(date.fromisoformat(ends)):
+        status = "expired"  # its period ended while it was withheld
+    public, archive_json = _documents(kind, archive, status, withheld)
+    if status == stored.status and public == stored.current.get("public_document") and archive_json == archived:
+        return Handled("unchanged", None, None, (), None, None, stored.department_code, stored.kind)
+    sequence = stored.sequence + 1
+    current = {
+        **stored.current,
+        "sequence": sequence,
+        "status": status,
+        "updated_at": now,
+        "public_document": public,
+        "archive_document": archive_json,
+    }
+    new = dataclasses.replace(stored, sequence=sequence, status=status, current=current)
+    return Handled("reapplied", new, current, (), None, None, stored.department_code, stored.kind)
 
 
 def _may_change(stored: Stored, department: str, decision_id: str) -> bool:
@@ -372,20 +408,22 @@ def _upsert(
         forged = any(p.code == "department.not_own" for p in problems)
         return _reject(problems, envelope, None if forged else seen)
     decision = result.record
-    archive = archive_view(decision)
+    archive = archive_view(decision)  # its hash is the content's: what the negative list adds is not content
     submission = MergeState(envelope["version"], "upsert", content_hash(archive), str(envelope["event_id"]))
     outcome, kept = merge(_merged_with(stored, department), submission)
     if outcome is not Outcome.APPLIED or kept is None:
         # A duplicate or an older version says nothing new: the decision date in force stays the tracker's.
         return Handled(outcome.value, None, None, (), None, None, department, kind)
-    withheld = _withholding(decision, options)
+    withheld = _withholding(kind, archive, options)
     status = _status(decision, now, withheld)
+    documents = _documents(decision.kind, archive, status, withheld)
     if (
         stored is not None
         and stored.department_code == department  # a takeover is published anew, under the authority's name
         and stored.merge.operation == "upsert"
         and stored.merge.content_hash == kept.content_hash
         and stored.status == status
+        and stored.current.get("public_document") == documents[0]  # the rules may have changed since
     ):
         # The same content under a newer version (the SDK's default version is the time it was sent): nothing
         # to publish again. The newer version is kept, so versions in between arriving late are stale.
@@ -394,7 +432,7 @@ def _upsert(
     sequence = (stored.sequence if stored else 0) + 1
     grouped_by = subject_key(decision, secret=person_secret) if person_secret else decision.subject_code
     current = _current_record(
-        decision_id, kind, kept, sequence, status, department, decision, now, grouped_by, withheld
+        decision_id, kind, kept, sequence, status, department, decision, now, grouped_by, documents
     )
     new = Stored(kept, sequence, status, department, kind, location.partition, location.offset, current)
     return Handled("applied", new, current, (), seen, None, department, kind)
