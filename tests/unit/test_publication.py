@@ -137,6 +137,7 @@ restriction_categories: [限制从业]
         ("category_months: {警告: 3, 警告: 6}", "键“警告”重复出现"),
         ("category_months: {罚款处罚: 1}", "category_months: “罚款处罚”不是处罚类别"),
         ("restriction_categories: [其他]", "restriction_categories: “其他”不是处罚类别"),
+        ("sole_proprietors_as_persons: 1", "sole_proprietors_as_persons: 应为 true 或 false"),
     ],
 )
 def test_bad_rules(text: str, fragment: str) -> None:

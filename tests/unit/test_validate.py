@@ -458,3 +458,13 @@ departments:
     assert valid("penalty", supplied | {"publication_end": ""}, options=own).publication_end == date(2026, 6, 3)
     assert ("publication_end", "publication_end.too_early") in problems("penalty", supplied, options=own)
     valid("penalty", supplied)
+
+
+def test_sole_proprietors_get_the_citizens_low_fine_limit_only_when_the_rules_say_so() -> None:
+    """STANDARD does not say whether a 个体工商户 is a 公民 for the low-fine limit (¥200 against ¥3,000)."""
+    fine = penalty(
+        subject_category="个体工商户", penalty_categories="罚款", fine_amount="0.1", decision_date="2025-06-03"
+    )
+    assert valid("penalty", fine).publication_end == date(2025, 9, 3)  # ¥1,000 ≤ ¥3,000: a low fine
+    as_persons = ValidationOptions(publication_rules=parse_publication_rules("sole_proprietors_as_persons: true"))
+    assert valid("penalty", fine, options=as_persons).publication_end == date(2028, 6, 3)  # > ¥200: 3 years

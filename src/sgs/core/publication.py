@@ -56,6 +56,9 @@ class PublicationRules:
     low_fine_months: int = 3
     low_fine_wan_person: Decimal = Decimal("0.02")
     low_fine_wan_organization: Decimal = Decimal("0.3")
+    # Whether a 个体工商户 gets the citizen's low-fine limit: the 民法典 (art. 54) places them with natural persons,
+    # the standard does not say; off, they get the organization's.
+    sole_proprietors_as_persons: bool = False
     floor_keywords: tuple[str, ...] = ("特种设备", "安全生产", "消防")
     floor_months: int = 12
     restriction_categories: frozenset[str] = frozenset({"限制开展生产经营活动", "限制从业"})
@@ -294,7 +297,16 @@ def parse_publication_rules(text: str) -> PublicationRules:
     return dataclasses.replace(city, departments=MappingProxyType(departments)) if departments else city
 
 
-_PERIOD_KEYS = frozenset({*_MONTH_KEYS, *_AMOUNT_KEYS, "category_months", "floor_keywords", "restriction_categories"})
+_PERIOD_KEYS = frozenset(
+    {
+        *_MONTH_KEYS,
+        *_AMOUNT_KEYS,
+        "category_months",
+        "floor_keywords",
+        "restriction_categories",
+        "sole_proprietors_as_persons",
+    }
+)
 
 
 def _refuse_unknown(data: Mapping[Any, Any], known: frozenset[str], where: str) -> None:
@@ -324,6 +336,10 @@ def _periods(data: Mapping[str, Any], where: str) -> dict[str, Any]:
         values["category_months"] = MappingProxyType(
             {_category(k, f"{where}category_months"): _months(v, f"{where}category_months.{k}") for k, v in raw.items()}
         )
+    if "sole_proprietors_as_persons" in data:
+        if not isinstance(data["sole_proprietors_as_persons"], bool):
+            raise PublicationRulesError(f"{where}sole_proprietors_as_persons: 应为 true 或 false")
+        values["sole_proprietors_as_persons"] = data["sole_proprietors_as_persons"]
     if "floor_keywords" in data:
         values["floor_keywords"] = _strings(data["floor_keywords"], where + "floor_keywords")
     if "restriction_categories" in data:

@@ -367,6 +367,11 @@ def _check_dates(
             )
 
 
+def _citizen(category: object, rules: PublicationRules) -> bool:
+    """Whether the subject gets a citizen's (公民) low-fine limit rather than an organization's."""
+    return category == NATURAL_PERSON or (category == SOLE_PROPRIETOR and rules.sole_proprietors_as_persons)
+
+
 def _publication_end(values: Mapping[str, Value], decided: date, rules: PublicationRules) -> date:
     categories = values.get("penalty_categories")
     act = values.get("illegal_act_type")
@@ -380,7 +385,7 @@ def _publication_end(values: Mapping[str, Value], decided: date, rules: Publicat
         fine_amount_wan=fine if isinstance(fine, Decimal) else None,
         restriction_end=restriction if isinstance(restriction, date) else None,
         supplied_end=supplied if isinstance(supplied, date) else None,
-        natural_person=values.get("subject_category") == NATURAL_PERSON,
+        natural_person=_citizen(values.get("subject_category"), rules),
         rules=rules,
     )
 
