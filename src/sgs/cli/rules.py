@@ -50,9 +50,12 @@ def check(file: Path | None) -> None:
 def _periods(rules: PublicationRules) -> str:
     categories = "、".join(f"{name} {months} 个月" for name, months in rules.category_months.items())
     floor = "、".join(rules.floor_keywords)
+    sole = "公民" if rules.sole_proprietors_as_persons else "组织"
     return (
         f"默认 {rules.default_months} 个月；{categories or '各处罚类别同默认'}；"
-        f"较低数额罚款 {rules.low_fine_months} 个月；违法行为类型含{floor}的至少 {rules.floor_months} 个月"
+        f"较低数额罚款 {rules.low_fine_months} 个月（公民 ≤{rules.low_fine_wan_person} 万元，"
+        f"组织 ≤{rules.low_fine_wan_organization} 万元，个体工商户按{sole}）；"
+        f"违法行为类型含{floor}的至少 {rules.floor_months} 个月"
     )
 
 
