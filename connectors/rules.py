@@ -1,11 +1,11 @@
-"""`sgs rules apply`: every decision in force made again by the worker under the publication rules of today.
+"""`sgs rules apply`: every decision made again by the worker under the publication rules it runs with now.
 
 The worker reads the rules file at start and applies it to every version it handles. Decisions handled before
 the file changed keep the public view they were given, until this asks the worker to make it again: it reads
-the latest state of every decision from decisions.current and sends each active or withheld one a `reapply`
-command through decisions.commands, keyed by decision id, so the agent that owns the decision does it (a newly
-withheld decision leaves the public indices and is no longer chased; a decision no longer covered is published
-again; fields come and go). The current-state topic then says what the public indices hold, as always.
+the latest state of every decision from decisions.current and sends each one with content a `reapply` command
+through decisions.commands, keyed by decision id, so the agent that owns the decision does it (a newly withheld
+decision leaves the public indices and is no longer chased; a decision no longer covered is published again;
+fields come and go). The current-state topic then says what the public indices hold, as always.
 """
 
 from __future__ import annotations
@@ -19,19 +19,19 @@ from confluent_kafka import Producer
 from sgs.config import Settings
 from sgs.connectors.avro import AvroCodec
 from sgs.connectors.rebuild import TopicReader
-from sgs.core.submission import IN_FORCE, REAPPLY
+from sgs.core.submission import REAPPLY
 from sgs.streams.topics import Topics
 
 
 @dataclass
 class ApplyReport:
     decisions: int = 0  # latest states read
-    sent: int = 0  # reapply commands sent (decisions in force)
+    sent: int = 0  # reapply commands sent (every decision with content; a revoke stub has none)
 
 
 def apply_rules(settings: Settings, *, progress: Callable[[int, int], None] | None = None) -> ApplyReport:
-    """Send every decision in force a `reapply` command; returns what was read and sent. `progress(done, total)`
-    is called as records are read."""
+    """Send every decision with content a `reapply` command; returns what was read and sent. `progress(done,
+    total)` is called as records are read."""
     topics = Topics(settings.topic_prefix)
     reader = TopicReader(settings.kafka_servers, topics.current)
     current, command = AvroCodec(settings.registry, "current"), AvroCodec(settings.registry, "command")
@@ -59,11 +59,10 @@ def apply_rules(settings: Settings, *, progress: Callable[[int, int], None] | No
         for value in latest.values():
             state = current.decode(topics.current, value)
             report.decisions += 1
-            if state["status"] in IN_FORCE:
+            if state["archive_document"]:
                 message = {"type": REAPPLY, "decision_id": state["decision_id"], "at": now}
-                producer.produce(
-                    topics.commands, key=state["decision_id"], value=command.encode(topics.commands, message)
-                )
+                encoded = command.encode(topics.commands, message)
+                producer.produce(topics.commands, key=state["decision_id"], value=encoded)
                 producer.poll(0)
                 report.sent += 1
         if producer.flush(60) != 0:

@@ -144,7 +144,9 @@ class DeadlineTracker:
         if tracked is None:
             return None, []  # nothing seen for it (e.g. notices older than the input topic's retention)
         if kind == "published":
-            return publish(tracked, published_at=notice["at"], calendar=calendar)
+            return publish(
+                tracked, published_at=notice["at"], calendar=calendar, withheld=notice.get("withheld", False)
+            )
         if kind == "revoked":
             return revoke(tracked, notice.get("version", 0)), []
         if kind == "check":

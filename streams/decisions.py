@@ -166,7 +166,14 @@ def register(app: faust.App, ctx: Context) -> None:
                 and result.index == names.public_alias(state["kind"])
                 and state["status"] == "active"
             ):
-                published = {"type": "published", "decision_id": state["decision_id"], "at": published_at}
+                # Active by a command: a decision the negative list had withheld, published by `sgs rules apply`.
+                withheld = event.message.topic == topics.commands
+                published = {
+                    "type": "published",
+                    "decision_id": state["decision_id"],
+                    "at": published_at,
+                    "withheld": withheld,
+                }
                 notice(batch, event, published)
 
     async def index_deadlines(batch: Batch) -> None:

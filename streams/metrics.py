@@ -11,6 +11,11 @@ SUBMISSIONS = Counter(
     "Submissions processed, by submitting department, kind and outcome (applied, duplicate, stale, rejected).",
     ["department", "kind", "outcome"],
 )
+COMMANDS = Counter(
+    "sgs_commands_total",
+    "The platform's own commands handled (expire, reapply), by type and outcome (expired, reapplied, unchanged).",
+    ["type", "outcome"],
+)
 DEAD_LETTERS = Counter("sgs_dead_letters_total", "Submissions sent to dead letters, by problem code.", ["reason"])
 DEADLINE_TRANSITIONS = Counter(
     "sgs_deadline_transitions_total",

@@ -86,7 +86,7 @@ class MergeStage:
             handled = expire(stored, now=now)
         if handled.stored is not None and handled.current is not None:
             self._keep(command["decision_id"], handled.stored)
-            metrics.SUBMISSIONS.labels(handled.department_code, handled.kind, handled.outcome).inc()
+        metrics.COMMANDS.labels(command["type"], handled.outcome).inc()
         return handled
 
     def send_current(self, current: dict[str, Any], subject_before: str | None = None) -> None:

@@ -186,10 +186,14 @@ def create_app(
     elasticsearch: AsyncElasticsearch | None = None,
     calendar: WorkingCalendar | None = None,
     clock: Clock = lambda: datetime.now(UTC),
+    feedback_clock: Clock | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     webhooks: bool = True,
 ) -> FastAPI:
-    """The gateway app. Parts not given are made from `settings` when the app starts (and closed when it stops)."""
+    """The gateway app. Parts not given are made from `settings` when the app starts (and closed when it stops).
+    `clock` stamps and versions submissions, as the SDK's does; `feedback_clock` (default: `clock`) is "today" in
+    the departments' feedback — the worker's clock (`SGS_CLOCK`), so that both count days late alike."""
+    feedback_now = feedback_clock or clock
     names = IndexNames(settings.index_prefix)
     buckets = TokenBuckets(settings.gateway_rate, settings.gateway_burst)
     parts: dict[str, Any] = {}
@@ -413,7 +417,7 @@ def create_app(
     async def department_feedback(caller: Caller) -> dict[str, Any]:
         """本部门待公示、临期、逾期的决定，以及被退回且尚未更正的报送。"""
         return await feedback.department_report(
-            parts["es"], names, caller.code, now=clock(), calendar=parts["calendar"]
+            parts["es"], names, caller.code, now=feedback_now(), calendar=parts["calendar"]
         )
 
     @app.post("/v1/imports", tags=["报送"])

@@ -124,7 +124,7 @@ def test_a_changed_negative_list_reaches_decisions_already_published(
         ready(worker.settings, worker)
         applied = CliRunner().invoke(cli, ["rules", "apply"], env=worker.settings.to_env())
         assert applied.exit_code == 0, applied.output
-        assert "已读取 2 条决定的当前状态；2 条有效决定" in applied.output
+        assert "已读取 2 条决定的当前状态；2 条已交工作进程" in applied.output
         wait_public(mine, ids, {the_id(22)}, worker, what="the decision the list now covers withheld")
         names = IndexNames(mine.index_prefix)
         with search_client.client(mine.elasticsearch) as es:
@@ -132,19 +132,34 @@ def test_a_changed_negative_list_reaches_decisions_already_published(
             def public(number: int) -> dict[str, Any]:
                 return dict(es.get(index=names.public_alias("penalty"), id=the_id(number))["_source"])
 
+            def deadline_state(number: int) -> str | None:
+                found = es.options(ignore_status=404).get(index=names.deadlines, id=the_id(number))
+                return str(found["_source"]["state"]) if found.get("found") else None
+
             wait_for(lambda: "legal_representative" not in public(22), timeout=60, what="法定代表人 withheld")
             stub = public(21)
             assert stub["withdrawn_reason"] == "withheld" and "facts" not in stub and "subject_name" not in stub
             archive = es.get(index=names.archive, id=the_id(21))["_source"]
             assert archive["publication_status"] == "withheld" and archive["facts"] == secret["facts"]
+            # One withheld as it arrives: not chased (withdrawn), until it is published.
+            arriving = record(23, facts="经查，该案涉及国家秘密。")
+            with Publisher(RULES_DEPARTMENT, settings=worker.settings) as publisher:
+                receipt = publisher.publish("penalty", arriving)
+            assert receipt.status == "accepted", (receipt.problems, receipt.error)
+            wait_for(lambda: deadline_state(23) == "withdrawn", timeout=60, what="withheld on arrival: withdrawn")
 
             # The entries removed: public again, every field back.
             worker.settings = mine
             worker.restart()
             ready(mine, worker)
             assert CliRunner().invoke(cli, ["rules", "apply"], env=mine.to_env()).exit_code == 0
-            wait_public(mine, ids, ids, worker, what="public again without the entries")
+            wait_public(mine, ids | {the_id(23)}, ids | {the_id(23)}, worker, what="public again without the entries")
             wait_for(lambda: public(22).get("legal_representative") == "张伟", timeout=60, what="法定代表人 back")
             assert public(21)["facts"] == secret["facts"]
+
+            # Published on time when it first was; the one withheld on arrival is published on time now (the
+            # platform held it back, not its department), no longer "withdrawn".
+            assert deadline_state(21) == "published_on_time"
+            wait_for(lambda: deadline_state(23) == "published_on_time", timeout=60, what="the deadline state")
     finally:
         worker.close()

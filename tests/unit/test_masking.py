@@ -250,6 +250,8 @@ def test_an_id_number_split_or_disguised_anyhow_is_masked(written: str) -> None:
         ("电话壹叁捌 壹贰叁肆 伍陆柒捌", "电话壹叁捌 **** ****"),
         ("身份证号四一一五〇二一九九五〇八〇八一二六九", "身份证号四一一五〇二************"),
         ("身份证号四一一五零二 19950808 1269", "身份证号四一一五零二 ******** ****"),
+        ("电话一三八○○一二三四五六", "电话一三八********"),  # ○, the input methods' zero
+        ("电话幺三八一二三四五六七八", "电话幺三八********"),  # 幺, a 1 read out
     ],
 )
 def test_mobiles_and_cards_split_anyhow_are_masked(written: str, masked: str) -> None:
@@ -280,6 +282,12 @@ def test_mobiles_and_cards_split_anyhow_are_masked(written: str, masked: str) ->
         "二〇二五年十二月三日，依据第一百二十五条、第一百二十六条",
         "罚款人民币壹拾贰万叁仟肆佰伍拾陆元整（¥123456.00）",
         "一一、二二、三三、四四、五五、六六",
+        # Lists of years and of short numbers (a second hostile tester's finds): not a card, not an old ID.
+        "当事人二〇二一、二〇二二、二〇二三、二〇二四年度均未按规定报送年度报告。",
+        "二〇二二 二〇二三 二〇二四 二〇二五年度检查",
+        "2022 2023 2024 2025年度",
+        "发现火情应立即拨打一一九、一一〇、一二〇、一二二、一一四",
+        "拨打119、110、120、122、114",
     ],
 )
 def test_numbers_that_are_no_ones_stay(plain: str) -> None:

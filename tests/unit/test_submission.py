@@ -427,10 +427,28 @@ def test_a_changed_negative_list_is_applied_to_decisions_in_force() -> None:
     # Its period ended while it was withheld: expired, not public again.
     late = reapply(withheld.stored, now=datetime(2029, 1, 1, tzinfo=UTC), options=ValidationOptions())
     assert late.current is not None and late.current["status"] == "expired"
-    # What is not in force stays as it is.
+    # What is not in force keeps its status, and its public document follows the list too (a second hostile
+    # tester's find: a revoked or not-public decision's public copy kept what the list now withholds).
     revoked = fold([envelope(version=1), envelope(version=2, operation="revoke")])
-    assert reapply(revoked, now=NOW, options=WITH_RULES).outcome == "unchanged"
+    assert revoked is not None
+    stripped = reapply(revoked, now=NOW, options=WITH_RULES)
+    assert stripped.current is not None and stripped.current["status"] == "revoked"
+    assert "legal_representative" not in json.loads(stripped.current["public_document"])
+    assert reapply(stripped.stored, now=NOW, options=WITH_RULES).outcome == "unchanged"
+    secret_revoked = fold([secret, envelope(version=2, operation="revoke")])
+    hidden = reapply(secret_revoked, now=NOW, options=WITH_RULES)
+    assert hidden.current is not None and hidden.current["status"] == "revoked"
+    assert hidden.current["public_document"] is None
     assert reapply(None, now=NOW, options=WITH_RULES).outcome == "unchanged"
+
+
+def test_a_decision_never_public_has_no_public_copy_of_what_the_list_withholds() -> None:
+    ended = with_rules(envelope(facts="泄露国家秘密", decision_date="2021-03-05", publication_end="2024-03-05"))
+    assert ended.current is not None and ended.current["status"] == "withheld"
+    assert ended.current["public_document"] is None
+    plain = with_rules(envelope(decision_date="2021-03-05", publication_end="2024-03-05"))
+    assert plain.current is not None and plain.current["status"] == "expired"
+    assert "legal_representative" not in json.loads(plain.current["public_document"])
 
 
 def test_publication_periods_follow_the_rules_given() -> None:

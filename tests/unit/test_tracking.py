@@ -212,3 +212,17 @@ def test_an_older_version_arriving_late_moves_nothing() -> None:
     assert again(withdrawn, date(2027, 1, 5), cst(2027, 1, 7, 9), version=4)[0] == withdrawn
     chased, _ = again(withdrawn, date(2027, 1, 5), cst(2027, 1, 7, 9), version=6)
     assert not chased.revoked and chased.version == 6
+
+
+def test_a_decision_withheld_in_time_and_published_when_the_rules_change_was_on_time() -> None:
+    """A second hostile tester's find: published by `sgs rules apply` after the negative list had withheld it,
+    it stayed `withdrawn` in the deadlines index and was counted late for the days the platform withheld it."""
+    tracked, _ = seen(date(2025, 3, 3), cst(2025, 3, 3, 9))  # deadline 2025-03-12
+    withheld = revoke(tracked, 1)
+    published, transitions = publish(withheld, published_at=cst(2025, 3, 24, 10), calendar=CAL, withheld=True)
+    assert published.state is TrackState.PUBLISHED_ON_TIME and not published.revoked
+    assert published.working_days_late == 0 and [t.to_state for t in transitions] == [TrackState.PUBLISHED_ON_TIME]
+    # Overdue before it was withheld: still a breach.
+    overdue, _ = check(tracked, now=cst(2025, 3, 13, 0, 0, 1), calendar=CAL)
+    late, _ = publish(revoke(overdue, 1), published_at=cst(2025, 3, 24, 10), calendar=CAL, withheld=True)
+    assert late.state is TrackState.PUBLISHED_LATE and late.working_days_late == 8 and not late.revoked

@@ -25,7 +25,9 @@ def gateway(host: str | None, port: int | None) -> None:
     settings = Settings.from_env()
     validation_options(settings)  # a broken publication rules file stops here, with its reason
     ensure_topics(settings)  # the departments topic among them
-    app = create_app(settings, clock=clock_from(settings.clock).now)  # the worker's time: one "today" for all
+    # Submissions are stamped and versioned by the system clock (as by the SDK); feedback counts days late by
+    # the worker's clock.
+    app = create_app(settings, feedback_clock=clock_from(settings.clock).now)
     click.echo(
         f"网关 http://{host or settings.gateway_host}:{port or settings.gateway_port}  (API 文档 /docs)", err=True
     )

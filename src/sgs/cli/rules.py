@@ -82,4 +82,7 @@ def apply() -> None:
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("reading decisions.current", total=None)
         report = apply_rules(settings, progress=lambda done, total: progress.update(task, completed=done, total=total))
-    click.echo(f"已读取 {report.decisions} 条决定的当前状态；{report.sent} 条有效决定已交工作进程按现行规则重新处理")
+    click.echo(
+        f"已读取 {report.decisions} 条决定的当前状态；{report.sent} 条已交工作进程按其现行规则重新处理"
+        '（工作进程须已用新的规则文件重启；结果见 sgs_commands_total{type="reapply"}）'
+    )

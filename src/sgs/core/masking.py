@@ -21,7 +21,7 @@ from sgs.core.codes import id_number_reason, mask_id_number, normalize_code
 from sgs.core.decision import NATURAL_PERSON, SOLE_PROPRIETOR, Decision
 from sgs.core.fields import Kind, Publicity, ValueType, fields_of
 from sgs.core.normalize import Value
-from sgs.core.personal_numbers import mask_found, masked, may_hold_personal_numbers
+from sgs.core.personal_numbers import is_year_list, mask_found, masked, may_hold_personal_numbers
 
 
 def json_value(value: Value) -> str | list[str]:
@@ -58,6 +58,8 @@ _PERSONAL_NUMBER = re.compile(
 def _masked_number(match: re.Match[str]) -> str:
     if match["mobile"] is not None:  # the network prefix stays (138…), the subscriber's number goes
         return match["prefix"] + masked(match["mobile"], 3)
+    if is_year_list(re.split(_SEP, match[0])):
+        return match[0]  # 2022 2023 2024 2025: years, not a card in fours
     return masked(match[0], 6)  # an ID's region stays, as in the masked ID number field
 
 

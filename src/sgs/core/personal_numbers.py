@@ -36,13 +36,14 @@ Kind = Literal["id", "card", "mobile", "digits"]
 # Chinese numerals written as digits, one character each (四一一五〇二…, 壹叁捌…): not decimal digits to Unicode.
 _CHINESE_DIGITS = {
     ch: str(value)
-    for value, chars in enumerate(("〇零", "一壹", "二贰", "三叁", "四肆", "五伍", "六陆", "七柒", "八捌", "九玖"))
+    # ○ is the zero most input methods offer; 幺 is how a 1 is read out in telephone numbers.
+    for value, chars in enumerate(("〇零○", "一壹幺", "二贰", "三叁", "四肆", "五伍", "六陆", "七柒", "八捌", "九玖"))
     for ch in chars
 }
 # Decimal digits of every script (\d is Unicode-aware), the circled, parenthesized, super- and subscript ones, and
 # Chinese numerals.
 _D = (
-    "[\\d〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖\u2460-\u2468\u2474-\u247c\u2488-\u2490\u24ea\u24f5-\u24fd\u24ff\u2776-\u277e\u2780-\u2788\u278a-\u2792"
+    "[\\d〇零○一二三四五六七八九壹贰叁肆伍陆柒捌玖幺\u2460-\u2468\u2474-\u247c\u2488-\u2490\u24ea\u24f5-\u24fd\u24ff\u2776-\u277e\u2780-\u2788\u278a-\u2792"
     "\u00b2\u00b3\u00b9\u2070\u2074-\u2079\u2080-\u2089]"
 )
 _X = "[XxＸｘ]"
@@ -89,6 +90,14 @@ _CARD_SHAPES = frozenset(
 )
 
 
+_LISTED = "、"
+
+
+def is_year_list(groups: list[str]) -> bool:
+    """Whether every group is a year (2022 2023 2024 2025): a list of years, not a card split in fours."""
+    return all(len(g) == 4 and g[:2] in ("19", "20") for g in groups)
+
+
 def _reading(groups: list[str], separators: list[str], spaced: bool) -> tuple[Kind, int] | None:
     """What consecutive groups of digits are together, if personal. `separators`: the text between them;
     `spaced`: the groups are a whole run of digits typed one to three at a time with one space between them.
@@ -97,6 +106,8 @@ def _reading(groups: list[str], separators: list[str], spaced: bool) -> tuple[Ki
     or more digits (or are region, year, month, day, rest), so timestamps and date lists (14:30:00—2024-03-05)
     are not one; a card's or mobile's groups are split alike, one separator throughout, so two telephone numbers
     (0376-6221234，0376-6221235) or a range of amounts (130.0000-1500.0000) are not one either."""
+    if any(_LISTED in separator for separator in separators):
+        return None  # 、 lists numbers (二〇二一、二〇二二…, 一一九、一一〇…); nobody writes one number with it
     digits = "".join(groups)
     count, sizes = len(digits), tuple(len(g) for g in groups)
     sized = min(sizes) >= 3
@@ -108,7 +119,7 @@ def _reading(groups: list[str], separators: list[str], spaced: bool) -> tuple[Ki
     if not digits.isdigit():
         return None
     alike = len(set(separators)) <= 1
-    if 16 <= count <= 19 and alike and sizes in _CARD_SHAPES and digits[0] in "2345689":
+    if 16 <= count <= 19 and alike and sizes in _CARD_SHAPES and digits[0] in "2345689" and not is_year_list(groups):
         return "card", 6
     mobile = digits[-11:]
     if mobile[0] == "1" and mobile[1] in "3456789" and alike and (len(groups) <= 3 or spaced):

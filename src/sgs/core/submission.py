@@ -175,10 +175,11 @@ def _withholding(kind: str, archive: Mapping[str, Any], options: ValidationOptio
     return withholding(entries, kind, archive) if entries else NOTHING_WITHHELD
 
 
-def _documents(kind: Kind, archive: Mapping[str, Any], status: Status, withheld: Withholding) -> tuple[str | None, str]:
+def _documents(kind: Kind, archive: Mapping[str, Any], withheld: Withholding) -> tuple[str | None, str]:
     """The public and archive documents (JSON) of a decision. A decision the negative list withholds has no public
-    document at all (its public index entry is a stub); its archive document says why."""
-    public = None if status == "withheld" else orjson.dumps(public_document(kind, archive, withheld.fields)).decode()
+    document at all, whatever its status (its public index entry is a stub); its archive document says why."""
+    whole = withheld.reason is not None
+    public = None if whole else orjson.dumps(public_document(kind, archive, withheld.fields)).decode()
     reason = {"withheld_reason": withheld.reason} if withheld.reason is not None else {}
     return public, orjson.dumps({**archive, **reason}).decode()
 
@@ -281,21 +282,24 @@ def expire(stored: Stored | None, *, now: datetime) -> Handled:
 
 
 def reapply(stored: Stored | None, *, now: datetime, options: ValidationOptions) -> Handled:
-    """The publication rules changed (`sgs rules apply`): a decision in force is withheld, published again, or
-    loses or regains fields, as the negative list now says, made again from its archive document. Anything else
-    (revoked, expired, not public, nothing changed) stays as it is."""
+    """The publication rules changed (`sgs rules apply`): the decision's public document is made again from its
+    archive document as the negative list now says (none, or without the fields it names); a decision in force
+    is withheld or published again. Revoked, expired and not public ones keep their status; nothing changed,
+    nothing is emitted."""
     archived = stored.current.get("archive_document") if stored else None
-    if stored is None or stored.status not in IN_FORCE or not archived:
+    if stored is None or not archived:
         return Handled("unchanged", None, None, (), None, None, stored.department_code if stored else "", "")
     archive = orjson.loads(archived)
     archive.pop("withheld_reason", None)
     kind: Kind = "licence" if stored.kind == "licence" else "penalty"
     withheld = _withholding(kind, archive, options)
-    ends = stored.current.get("publication_end")
-    status: Status = "withheld" if withheld.reason is not None else "active"
-    if status == "active" and ends and now >= end_of_day(date.fromisoformat(ends)):
-        status = "expired"  # its period ended while it was withheld
-    public, archive_json = _documents(kind, archive, status, withheld)
+    status: Status = stored.status
+    if status in IN_FORCE:
+        status = "withheld" if withheld.reason is not None else "active"
+        ends = stored.current.get("publication_end")
+        if status == "active" and ends and now >= end_of_day(date.fromisoformat(ends)):
+            status = "expired"  # its period ended while it was withheld
+    public, archive_json = _documents(kind, archive, withheld)
     if status == stored.status and public == stored.current.get("public_document") and archive_json == archived:
         return Handled("unchanged", None, None, (), None, None, stored.department_code, stored.kind)
     sequence = stored.sequence + 1
@@ -416,7 +420,7 @@ def _upsert(
         return Handled(outcome.value, None, None, (), None, None, department, kind)
     withheld = _withholding(kind, archive, options)
     status = _status(decision, now, withheld)
-    documents = _documents(decision.kind, archive, status, withheld)
+    documents = _documents(decision.kind, archive, withheld)
     if (
         stored is not None
         and stored.department_code == department  # a takeover is published anew, under the authority's name

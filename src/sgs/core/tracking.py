@@ -152,12 +152,18 @@ def check(tracked: Tracked, *, now: datetime, calendar: WorkingCalendar) -> tupl
     return tracked, transitions
 
 
-def publish(tracked: Tracked, *, published_at: datetime, calendar: WorkingCalendar) -> tuple[Tracked, list[Transition]]:
-    """A valid version became searchable: the item closes on time or late. Only the first publication counts."""
+def publish(
+    tracked: Tracked, *, published_at: datetime, calendar: WorkingCalendar, withheld: bool = False
+) -> tuple[Tracked, list[Transition]]:
+    """A valid version became searchable: the item closes on time or late. Only the first publication counts.
+    `withheld`: the platform had kept it from the public (the negative list) and publishes it now that the rules
+    changed — the department did its part when it sent it: on time, unless it was overdue by then."""
     if not tracked.state.open:
         return tracked, []
+    excused = withheld and tracked.state is not TrackState.OVERDUE
+    tracked = dataclasses.replace(tracked, revoked=False)  # withdrawn no more: it is public
     # Overdue stays a breach (a later decision date sent since cannot make it on time).
-    if published_at < end_of_day(tracked.deadline) and tracked.state is not TrackState.OVERDUE:
+    if excused or (published_at < end_of_day(tracked.deadline) and tracked.state is not TrackState.OVERDUE):
         moved, transition = _move(
             tracked, TrackState.PUBLISHED_ON_TIME, published_at, published_at=published_at, working_days_late=0
         )
