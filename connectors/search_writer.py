@@ -197,11 +197,7 @@ def _refused_for_a_document(exc: ApiError) -> bool:
 
 
 def documents_for(
-    state: Mapping[str, Any],
-    names: IndexNames,
-    *,
-    indexed_at: datetime,
-    remask: bool = False,
+    state: Mapping[str, Any], names: IndexNames, *, indexed_at: datetime, remask: bool = False
 ) -> list[IndexWrite]:
     """The writes of one current-state record (current.avsc): its public document and its archive copy. With
     `remask`, the public document's personal numbers are masked again by today's rules (`sgs reindex`: a
@@ -217,11 +213,10 @@ def documents_for(
     public = _document(state["public_document"])
     if remask:
         public = masked_personal_data(public, kind)
-    archive = _document(state["archive_document"])
     public |= platform
     public["withdrawn"] = status != "active" or state["public_document"] is None
     public["withdrawn_reason"] = status if status != "active" else None
-    archive |= platform | {"publication_status": status}
+    archive = _document(state["archive_document"]) | platform | {"publication_status": status}
     return [
         IndexWrite(names.public_alias(kind), decision_id, sequence, public),
         IndexWrite(names.archive, decision_id, sequence, archive),
