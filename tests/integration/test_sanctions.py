@@ -172,3 +172,44 @@ def test_a_natural_person_licensed_by_one_department_and_penalised_by_another_dr
     alerts = wait_for(lambda: _alerts(settings, key), timeout=120, what="the alert about the natural person")
     assert len(alerts) == 1 and alerts[0]["notify_department_code"] == licensing[1]
     assert id_number not in str(alerts[0])
+
+
+def test_thousands_of_penalties_against_one_company_do_not_stop_the_worker(
+    settings: Settings, worker: WorkerProcess
+) -> None:
+    """A hostile tester's find: a department sending a few thousand penalties against one company that holds
+    another department's licence made the join's state for it larger than Kafka takes; the worker crashed, and
+    again at every restart, and nothing more was published."""
+    rng = random.Random(717)
+    offices = authorities(rng)
+    licensing, penalising = offices[2], offices[6]
+    decided = datetime.now(CHINA_TZ).date() - timedelta(days=1)
+    target = uscc("91411502", rng)
+    company = {
+        "subject_name": "信阳某某被罚有限公司",
+        "subject_category": "法人及非法人组织",
+        "subject_code": target,
+        "legal_representative": "王五",
+        "legal_representative_id_type": "身份证",
+        "legal_representative_id_number": "411502199508081269",
+    }
+
+    def of_the_company(record: dict[str, str]) -> dict[str, str]:
+        return {k: v for k, v in record.items() if k not in ("id_type", "id_number")} | company
+
+    _publish(settings, licensing, "licence", of_the_company(licence(rng, licensing, 770_000, decided)))
+    penalties = 2_600  # about 1.1 MB of state for one company before the state was bounded
+    with Publisher(penalising[1], settings=settings) as publisher:
+        for serial in range(770_001, 770_001 + penalties):
+            publisher.publish("penalty", of_the_company(penalty(rng, penalising, serial, decided)))
+    assert {r.status for r in publisher.results} == {"accepted"}
+    es, names = Elasticsearch(settings.elasticsearch), IndexNames(settings.index_prefix)
+
+    def all_alerted() -> bool:
+        assert worker.alive(), f"the worker exited; see {worker.log_path}"
+        if not es.indices.exists(index=names.alerts):
+            return False  # the worker makes its indices when it starts
+        es.indices.refresh(index=names.alerts)
+        return int(es.count(index=names.alerts, query={"term": {"subject_code": target}})["count"]) == penalties
+
+    wait_for(all_alerted, timeout=240, what="an alert for each penalty, the worker alive")

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sgs.core.sanctions import SubjectState, alert_id, on_decision, on_watch, severity
+from sgs.core.sanctions import KEPT, SubjectState, alert_id, on_decision, on_watch, severity
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 SUBJECT = "91411502MA40AB12XY"
@@ -118,3 +118,46 @@ def test_decisions_the_negative_list_withholds_from_the_public_still_bind_the_de
     withheld_licence = current("licence", "licence:A:1", "A", status="withheld")
     assert [a["notify_department_code"] for a in run([LICENCE_A, withheld_penalty])[1]] == ["A"]
     assert [a["notify_department_code"] for a in run([withheld_licence, PENALTY_C])[1]] == ["A"]
+
+
+def test_thousands_of_penalties_against_one_company_keep_the_state_small() -> None:
+    """A hostile tester's find: 8,000 penalties against one company made its state larger than Kafka takes (1 MB)
+    and stopped the worker at every restart; raising alerts also grew with the square of the decisions."""
+    state, _ = on_decision(None, LICENCE_A, NOW)
+    raised = 0
+    for number in range(5_000):
+        penalty = current("penalty", f"penalty:C:{number}", "C", penalty_categories=["罚款"])
+        state, alerts = on_decision(state, penalty, NOW)
+        raised += len(alerts)
+    assert raised == 5_000  # each new penalty told the licensing department once
+    assert len(state.penalties) == KEPT and "penalty:C:4999" in state.penalties and "penalty:C:0" not in state.penalties
+    assert len(json.dumps(state.as_json())) < 250_000
+    # A licence granted now hears of the latest penalties in force.
+    late, alerts = on_decision(state, current("licence", "licence:D:1", "D"), NOW)
+    assert len(alerts) == KEPT and len(late.licences) == 2
+    # A correction keeps its place and raises nothing.
+    corrected = current("penalty", "penalty:C:4999", "C", penalty_categories=["警告"])
+    assert on_decision(late, corrected, NOW)[1] == []
+
+
+LICENCE_A_STATE = {
+    "licences": {
+        "licence:A:1": {
+            "decision_id": "licence:A:1",
+            "department_code": "A",
+            "authority_name": "A局",
+            "document_number": "1号",
+            "decision_date": "",
+            "subject_name": "某某公司",
+            "categories": [],
+            "licence_name": "",
+        }
+    },
+    "penalties": {},
+    "watchers": [],
+}
+
+
+def test_a_state_stored_with_the_alerts_it_had_raised_still_reads() -> None:
+    stored = LICENCE_A_STATE | {"alerted": ["0" * 32]}
+    assert SubjectState.from_json(stored).licences.keys() == {"licence:A:1"}

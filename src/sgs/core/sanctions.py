@@ -1,10 +1,17 @@
 """Sanction alerts (联合惩戒), pure: a penalty against a subject that holds active licences of other departments.
 
-One `SubjectState` per subject unified code holds its active licences, its active penalties, the departments
-watching it and the alerts already raised. Whatever the order decisions arrive in — the penalty before the
-licence or after it — each (penalty, licence) pair alerts once, and so does each (penalty, watcher) pair;
-replays and new versions of the same decisions raise nothing new. A withdrawn licence (revoked, 无效,
-publication ended) no longer draws alerts; a withdrawn penalty raises no more.
+One `SubjectState` per subject unified code holds its licences and penalties in force and the departments
+watching it. Whatever the order decisions arrive in — the penalty before the licence or after it — a pair
+alerts when its second decision comes into force: a new penalty alerts every licence of another department and
+every watcher, a new licence every penalty of another department; replays and new versions of decisions in
+force raise nothing new (a decision withdrawn and in force again alerts again: the alerts index keeps one per
+pair). A withdrawn licence (revoked, 无效, publication ended) no longer draws alerts; a withdrawn penalty raises
+no more.
+
+The state is one table value, rewritten at every event: it keeps at most `KEPT` licences and `KEPT` penalties,
+the latest (a department sending thousands of penalties against one company made it larger than Kafka takes,
+and stopped the worker). A licence granted to a company with more penalties in force is told of the latest
+`KEPT`; a penalty alerts the latest `KEPT` licences.
 """
 
 from __future__ import annotations
@@ -58,28 +65,31 @@ class DecisionRef:
         return cls(**{**data, "categories": tuple(data.get("categories", ()))})
 
 
+# About 420 bytes a decision in the table's JSON: 200 + 200 stay far below Kafka's 1 MB message limit, and cheap
+# to rewrite at every event.
+KEPT = 200
+
+
 @dataclass(frozen=True, slots=True)
 class SubjectState:
-    licences: Mapping[str, DecisionRef] = field(default_factory=dict)
+    licences: Mapping[str, DecisionRef] = field(default_factory=dict)  # in arrival order, the latest last
     penalties: Mapping[str, DecisionRef] = field(default_factory=dict)
     watchers: frozenset[str] = frozenset()
-    alerted: frozenset[str] = frozenset()
 
     def as_json(self) -> dict[str, Any]:
         return {
             "licences": {k: v.as_json() for k, v in self.licences.items()},
             "penalties": {k: v.as_json() for k, v in self.penalties.items()},
             "watchers": sorted(self.watchers),
-            "alerted": sorted(self.alerted),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SubjectState:
+        # States stored before alerts were raised on arrival also hold "alerted": not needed any more.
         return cls(
             {k: DecisionRef.from_json(v) for k, v in data["licences"].items()},
             {k: DecisionRef.from_json(v) for k, v in data["penalties"].items()},
             frozenset(data["watchers"]),
-            frozenset(data["alerted"]),
         )
 
 
@@ -140,24 +150,32 @@ def _alert(
     }
 
 
-def _raise(state: SubjectState, subject_code: str, now: datetime) -> tuple[SubjectState, list[dict[str, Any]]]:
-    """Every alert the state calls for that was not raised yet."""
-    alerts = []
-    for penalty in state.penalties.values():
-        for licence in state.licences.values():
-            if licence.department_code != penalty.department_code:  # another department must hear of it
-                alerts.append(_alert(penalty, subject_code, now, licence))
-        for watcher in state.watchers:
-            alerts.append(_alert(penalty, subject_code, now, None, watcher))
-    fresh = [a for a in alerts if a["alert_id"] not in state.alerted]
-    alerted = state.alerted | {a["alert_id"] for a in fresh}
-    return dataclasses.replace(state, alerted=alerted), fresh
+def _arrived(
+    state: SubjectState, ref: DecisionRef, kind: str, subject_code: str, now: datetime
+) -> list[dict[str, Any]]:
+    """The alerts a decision raises as it comes into force for the subject."""
+    if kind == "licence":
+        return [
+            _alert(penalty, subject_code, now, ref)
+            for penalty in state.penalties.values()
+            if penalty.department_code != ref.department_code  # another department must hear of it
+        ]
+    alerts = [
+        _alert(ref, subject_code, now, licence)
+        for licence in state.licences.values()
+        if licence.department_code != ref.department_code
+    ]
+    return alerts + [_alert(ref, subject_code, now, None, watcher) for watcher in sorted(state.watchers)]
+
+
+def _latest(held: Mapping[str, DecisionRef]) -> dict[str, DecisionRef]:
+    return dict(list(held.items())[-KEPT:]) if len(held) > KEPT else dict(held)
 
 
 def on_decision(
     state: SubjectState | None, current: Mapping[str, Any], now: datetime, subject: str | None = None
 ) -> tuple[SubjectState, list[dict[str, Any]]]:
-    """A decision of the subject changed (a current-state record): keep the active ones, raise what is due.
+    """A decision of the subject changed (a current-state record): keep the ones in force, raise what is due.
     `subject`: the subject code the record was routed by; a record naming another code now (its subject code
     was corrected) takes the decision away from this subject."""
     state = state or SubjectState()
@@ -167,19 +185,21 @@ def on_decision(
     in_force = current["status"] in IN_FORCE
     ref = decision_ref(current) if in_force and subject_of(current) == subject_code else None
     held = state.licences if kind == "licence" else state.penalties
-    changed = {k: v for k, v in held.items() if k != decision} | ({decision: ref} if ref is not None else {})
-    if kind == "licence":
-        state = dataclasses.replace(state, licences=changed)
+    alerts = _arrived(state, ref, kind, subject_code, now) if ref is not None and decision not in held else []
+    changed = dict(held)
+    if ref is None:
+        changed.pop(decision, None)
     else:
-        state = dataclasses.replace(state, penalties=changed)
-    return _raise(state, subject_code, now)
+        changed[decision] = ref  # a new version keeps its place; a new decision comes last
+    changed = _latest(changed)
+    if kind == "licence":
+        return dataclasses.replace(state, licences=changed), alerts
+    return dataclasses.replace(state, penalties=changed), alerts
 
 
 def on_watch(state: SubjectState | None, subject_code: str, department_code: str, watching: bool) -> SubjectState:
-    """A department starts (or stops) watching the subject: it hears of the subject's *new* penalties — those
-    already known are counted as told."""
+    """A department starts (or stops) watching the subject: it hears of the subject's *new* penalties."""
     state = state or SubjectState()
     if not watching:
         return dataclasses.replace(state, watchers=state.watchers - {department_code})
-    told = {alert_id(penalty_id, f"watch:{department_code}") for penalty_id in state.penalties}
-    return dataclasses.replace(state, watchers=state.watchers | {department_code}, alerted=state.alerted | told)
+    return dataclasses.replace(state, watchers=state.watchers | {department_code})
