@@ -68,7 +68,11 @@ def feed(settings: Settings, decisions: int = 40, seed: int = 77) -> Fed:
     result.out_of_order = decision = identity(Step(base.department_code, "penalty", "upsert", record, 1, ""))
     for version in (3, 1, 2):
         value = envelope(base.department_code, "penalty", decision, dict(record, fine_amount=str(version)), version)
-        result.accepted_events[submitter.send(value, times=10 if version == 1 else 1)] = decision
+        event_id = submitter.send(value, times=10 if version == 1 else 1)
+        if version == 3:
+            result.accepted_events[event_id] = decision
+        else:  # older, with other content, after the newer: a dead letter saying it did not take effect
+            result.rejected_events[event_id] = "version.stale"
     result.expected_public[decision] = Step(base.department_code, "penalty", "upsert", record, 3, "timely")
     result.timely.add(decision)
 

@@ -142,6 +142,19 @@ def test_versions_out_of_order_converge_to_the_highest() -> None:
     assert json.loads(stored.current["public_document"])["fine_amount"] == "3"
 
 
+def test_an_older_version_with_other_content_is_a_dead_letter_that_says_it_did_not_take_effect() -> None:
+    """A hostile tester's find: a correction sent with a lower version than the one in force was dropped without
+    a word (202 from the gateway, nothing in the department's feedback)."""
+    newer = run(envelope(5, fine_amount="5"))
+    assert newer.stored is not None
+    correction = run(envelope(4, fine_amount="0.5"), newer.stored, offset=1)
+    assert correction.outcome == "stale" and codes(correction) == ["version.stale"]
+    assert "版本号4低于本部门已生效的版本5：本次报送未生效" in correction.problems[0].message
+    assert run(envelope(4, fine_amount="5"), newer.stored, offset=1).problems == ()  # the content in force
+    late_revoke = run(envelope(3, operation="revoke"), newer.stored, offset=1)
+    assert codes(late_revoke) == ["version.stale"] and "本次撤销未生效" in late_revoke.problems[0].message
+
+
 def test_revoke_withdraws_and_a_late_older_version_does_not_resurrect() -> None:
     stored = fold([envelope(1), envelope(2, "revoke"), envelope(1, fine_amount="5")])
     assert stored is not None and stored.status == "revoked" and stored.sequence == 2

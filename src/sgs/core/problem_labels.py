@@ -66,6 +66,7 @@ LABELS: dict[str, str] = {
     "value.spreadsheet_number": "长号码被表格存为数字",
     "value.too_long": "内容过长",
     "value.type": "值的类型错误",
+    "version.stale": "版本号低于已生效的版本，未生效",
 }
 
 

@@ -315,6 +315,24 @@ def reapply(stored: Stored | None, *, now: datetime, options: ValidationOptions)
     return Handled("reapplied", new, current, (), None, None, stored.department_code, stored.kind)
 
 
+def _not_applied(
+    outcome: Outcome, stored: Stored | None, submission: MergeState, department: str, kind: str
+) -> Handled:
+    """A duplicate, or an older version arriving after a newer one. An older version with other content is a
+    dead letter that says so: the clerk's correction (or revoke) did not take effect, and nothing is dropped
+    without a word; one with the content in force changes nothing and needs no answer."""
+    if outcome is Outcome.STALE and stored is not None and stored.merge.content_hash != submission.content_hash:
+        what = "撤销" if submission.operation == "revoke" else "报送"
+        problem = Problem(
+            "version",
+            "version.stale",
+            f"版本号{submission.version}低于本部门已生效的版本{stored.merge.version}：本次{what}未生效"
+            "（更正或撤销请使用更高的版本号；SDK与网关缺省以报送时间为版本号）",
+        )
+        return Handled(outcome.value, None, None, (problem,), None, None, department, kind)
+    return Handled(outcome.value, None, None, (), None, None, department, kind)
+
+
 def _may_change(stored: Stored, department: str, decision_id: str) -> bool:
     """The department that reported a decision may change it; so may the authority that issued it (the code in
     its id), which takes over what another department reported in its name (数据来源单位 may report for the
@@ -357,7 +375,7 @@ def _revoke(
     submission = MergeState(envelope["version"], "revoke", content_hash(None), str(envelope["event_id"]))
     outcome, kept = merge(_merged_with(stored, department), submission)
     if outcome is not Outcome.APPLIED or kept is None:
-        return Handled(outcome.value, None, None, (), None, None, department, kind)
+        return _not_applied(outcome, stored, submission, department, kind)
     sequence = (stored.sequence if stored else 0) + 1
     # The withdrawn record keeps its content for the archive; a revoke of a decision never seen is a stub
     # that still blocks older versions that arrive after it.
@@ -417,7 +435,7 @@ def _upsert(
     outcome, kept = merge(_merged_with(stored, department), submission)
     if outcome is not Outcome.APPLIED or kept is None:
         # A duplicate or an older version says nothing new: the decision date in force stays the tracker's.
-        return Handled(outcome.value, None, None, (), None, None, department, kind)
+        return _not_applied(outcome, stored, submission, department, kind)
     withheld = _withholding(kind, archive, options)
     status = _status(decision, now, withheld)
     documents = _documents(decision.kind, archive, withheld)
