@@ -157,8 +157,11 @@ def create_app(
         params, found = await run_search(request)
         return FastJSONResponse({"page": params.page, "size": params.size, **found})
 
-    async def entity_records(code: str) -> tuple[str, int, list[dict[str, Any]]]:
+    async def entity_records(request: Request, code: str) -> tuple[str, int, list[dict[str, Any]]]:
         """The code normalized, how many public decisions it has, and the newest ENTITY_LIMIT of them."""
+        if request.query_params:  # as the search does: a parameter it would ignore is refused, not dropped
+            unknown = "、".join(name[:40] for name in sorted(request.query_params))
+            raise PublicError(422, "query.unknown", f"不支持的参数：{unknown}（此接口没有查询参数）")
         normalized = normalize_code(code)
         if not check_uscc(normalized).valid:
             raise PublicError(422, "entity.code", "不是有效的统一社会信用代码")
@@ -174,15 +177,15 @@ def create_app(
 
     @app.get("/entity/{code}", response_class=HTMLResponse, include_in_schema=False)
     async def entity_page(request: Request, code: str) -> Response:
-        normalized, total, records = await entity_records(code)
+        normalized, total, records = await entity_records(request, code)
         name = records[0].get("subject_name", "") if records else ""
         context = {"code": normalized, "name": name, "total": total, "records": records, "labels": search.labels}
         return templates.TemplateResponse(request, "entity.html", context)
 
     @app.get("/api/v1/entities/{code}", tags=["公示查询"], response_class=FastJSONResponse)
-    async def api_entity(code: str) -> Response:
+    async def api_entity(request: Request, code: str) -> Response:
         """一个统一社会信用代码的公开许可与处罚，从新到旧（`total` 为总数，`results` 至多最新的200条）。"""
-        normalized, total, records = await entity_records(code)
+        normalized, total, records = await entity_records(request, code)
         return FastJSONResponse({"code": normalized, "total": total, "results": records})
 
     @app.get("/metrics", include_in_schema=False)

@@ -243,6 +243,9 @@ def test_a_revoked_record_is_not_findable(web: Web, corpus: Corpus) -> None:
     assert corpus.revoked not in ids_of(web.get("/api/v1/search", code=corpus.company_code))
     entity = web.get(f"/api/v1/entities/{corpus.company_code}").json()
     assert corpus.revoked not in {r["decision_id"] for r in entity["results"]}
+    # A parameter the entity API would ignore is refused, as the search refuses it.
+    refused = web.get(f"/api/v1/entities/{corpus.company_code}", bogus="1")
+    assert refused.status_code == 422 and "bogus" in refused.text
 
 
 def test_an_entity_with_more_decisions_than_one_page_shows_its_total_and_the_newest(

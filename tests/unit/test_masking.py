@@ -302,3 +302,26 @@ def test_a_record_full_of_numbers_is_masked_in_bounded_time(hostile: str) -> Non
     masked = mask_personal_numbers(hostile[:100_000])
     assert time.process_time() - started < 1.0  # about 50 ms here; a group-by-group reading took 0.9 s
     assert len(masked) == len(hostile[:100_000])
+
+
+@pytest.mark.parametrize(
+    ("written", "masked"),
+    [
+        # A third hostile tester's finds: the network's digits in brackets, four groups spaced out.
+        ("电话(138)1234-5678。", "电话(138)****-****。"),
+        ("电话（138）1234 5678", "电话（138）**** ****"),
+        ("tel:+86(138)1234-5678", "tel:+86(138)****-****"),
+        ("手机13 812 345 678", "手机13 8** *** ***"),
+    ],
+)
+def test_mobiles_with_bracketed_networks_or_spaced_in_four_are_masked(written: str, masked: str) -> None:
+    assert mask_personal_numbers(written) == masked
+
+
+def test_a_natural_persons_fixed_line_numbers_are_masked_an_organizations_are_not() -> None:
+    """STANDARD §6: a natural person's telephone numbers are never published; an organization's are its own."""
+    text = "座机0376-6231234，电话（0376）6231234，罚款2000元，2025-03-05"
+    person = public_view(_record("penalty", natural_person(remarks=text)))
+    assert person["remarks"] == "座机0376-*******，电话（0376）*******，罚款2000元，2025-03-05"
+    company = public_view(_record("penalty", penalty(remarks=text)))
+    assert company["remarks"] == text

@@ -91,10 +91,24 @@ def _maskable(kind: Kind) -> tuple[tuple[str, ValueType], ...]:
 MASKED_TYPES = frozenset({"text", "identifier", "enum", "enum_multi"})
 
 
+# A fixed-line number (STANDARD §6: a natural person's telephone numbers are never published): area code 010, 02x
+# or 0xxx, in brackets or not, then a 7–8 digit subscriber number. Masked in a natural person's decisions only: in
+# an organization's, the number is the organization's.
+_LANDLINE = re.compile(
+    "(?<![0-9０-９])(?P<area>[(（]?0(?:10|2[0-9]|[3-9][0-9]{2})[)）]?[-－ \u3000]?)"
+    "(?P<number>[2-9][0-9]{6,7})(?![0-9０-９])"
+)
+
+
+def _masked_landlines(text: str) -> str:
+    return _LANDLINE.sub(lambda m: m["area"] + "*" * len(m["number"]), text) if "0" in text else text
+
+
 def masked_personal_data(document: dict[str, Any], kind: Kind) -> dict[str, Any]:
     """A public document (public_view's form) with the personal numbers in its text and other code fields
     masked, in place. Idempotent; `sgs reindex` applies it to documents published before a rule was added."""
     category = document.get("subject_category")
+    person = category == NATURAL_PERSON
     for name, value_type in _maskable(kind):
         value = document.get(name)
         if isinstance(value, list):  # a multi-valued enumeration
@@ -103,7 +117,8 @@ def masked_personal_data(document: dict[str, Any], kind: Kind) -> dict[str, Any]
         if not isinstance(value, str):
             continue
         if value_type != "identifier":
-            document[name] = mask_personal_numbers(value)
+            masked_text = mask_personal_numbers(value)
+            document[name] = _masked_landlines(masked_text) if person else masked_text
         elif _identifies_a_person(value, category):
             document[name] = mask_id_number(value)
     return document

@@ -122,7 +122,9 @@ def _reading(groups: list[str], separators: list[str], spaced: bool) -> tuple[Ki
     if 16 <= count <= 19 and alike and sizes in _CARD_SHAPES and digits[0] in "2345689" and not is_year_list(groups):
         return "card", 6
     mobile = digits[-11:]
-    if mobile[0] == "1" and mobile[1] in "3456789" and alike and (len(groups) <= 3 or spaced):
+    # (138)1234-5678: the network's digits in brackets, then one separator.
+    bracketed = bool(separators) and separators[0].strip()[:1] in (")", "）") and len(set(separators[1:])) <= 1
+    if mobile[0] == "1" and mobile[1] in "3456789" and (alike or bracketed) and (len(groups) <= 3 or spaced):
         prefix = digits[:-11]
         # 138 1234 5678, 13812345678, 1 3 8 1 2 3 4 5 6 7 8, and +86 / 0086 glued on (86138…, 0086138…).
         if prefix in ("", "86", "0086") and (sized or spaced or len(groups) == 1) and (not prefix or len(groups) == 1):
@@ -205,11 +207,11 @@ def _longest_reading(digits: list[str], separators: list[str], first: int) -> tu
 
 
 def _alone(separators: list[str], first: int, last: int) -> bool:
-    """Whether groups first…last (five or more) are not part of a longer run spaced alike."""
+    """Whether groups first…last (four or more: 13 812 345 678) are not part of a longer run spaced alike."""
     spacing = separators[first]
     before = first == 0 or separators[first - 1] != spacing
     after = last == len(separators) or separators[last] != spacing
-    return last - first >= 4 and before and after
+    return last - first >= 3 and before and after
 
 
 def masked(text: str, shown: int) -> str:
