@@ -60,9 +60,9 @@ def _periods(rules: PublicationRules) -> str:
 
 
 def _zh(name: str) -> str:
-    from sgs.core.fields import KINDS, fields_of
+    from sgs.core.fields import KINDS, kind_table
 
-    return next((f.zh for kind in KINDS for f in fields_of(kind) if f.name == name), name)
+    return next((f.zh for kind in KINDS if (f := kind_table(kind).by_name.get(name)) is not None), name)
 
 
 @rules.command()

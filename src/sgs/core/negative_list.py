@@ -20,9 +20,8 @@ from typing import Any
 
 from sgs.core.codes import normalize_code, uscc_reason
 from sgs.core.docnum import canonical_decision_id
-from sgs.core.fields import KINDS, Kind, fields_of, resolve_header
+from sgs.core.fields import KINDS, Kind, fields_of, resolve_header, value_key
 from sgs.core.normalize import NORMALIZERS
-from sgs.core.text import to_halfwidth
 
 # A 文号 and the issuing authority are the decision id itself, which every public document carries: withholding
 # them alone would hide nothing. Such a decision is withheld whole.
@@ -58,7 +57,7 @@ class Withhold:
         if self.categories and not any(_is_category(c, self.categories) for c in _categories(kind, values)):
             return False
         return not self.keywords or any(
-            keyword in folded(text) for text in _texts(kind, values) for keyword in self.keywords
+            keyword in value_key(text) for text in _texts(kind, values) for keyword in self.keywords
         )
 
 
@@ -104,11 +103,6 @@ def _text_fields(kind: str) -> tuple[str, ...]:
 
 def _texts(kind: str, values: Mapping[str, Any]) -> Iterable[str]:
     return [v for name in _text_fields(kind) if isinstance(v := values.get(name), str)]
-
-
-def folded(text: str) -> str:
-    """Text as keywords are compared: half-width, case-folded, without spaces (国家　秘密 is 国家秘密)."""
-    return "".join(to_halfwidth(text).casefold().split())
 
 
 def category_value(kind: Kind, text: str) -> str | None:
@@ -157,7 +151,7 @@ def _entry(item: object, where: str) -> Withhold:
     categories = tuple(
         name for text in _strings(item, "categories", where) for name in _categories_named(text, kinds, where)
     )
-    keywords = tuple(folded(keyword) for keyword in _strings(item, "keywords", where))
+    keywords = tuple(value_key(keyword) for keyword in _strings(item, "keywords", where))
     if not fields and not (departments or ids or categories or keywords):
         raise NegativeListError(
             f"{where}: 不列 fields 即不公示整条决定，须至少给出 departments、categories、keywords 或 decision_ids 之一"
