@@ -4,8 +4,7 @@ Clerks (and anyone hiding a number from a simple pattern) write 411502 1995 0808
 411502\u00a019950808\u00a01269, ４１１５０２．…, 𝟒𝟏𝟏𝟓𝟎𝟐…, 四一一五〇二… or glue the number to other digits. Here a
 *chain* is a run of digits (of any script, circled ones and Chinese numerals — 一三八…, 壹叁捌… — too) where up to
 eight characters that are neither letters nor other CJK characters (spaces of every kind, punctuation, symbols)
-may stand between two digits. In a chain, consecutive groups of
-digits are
+may stand between two digits. In a chain, consecutive groups of digits are
 - a resident ID number when they hold 15 or 18 characters that are a valid ID number (region, birth date,
   check character) in groups of three or more digits, or split region | year | month | day | rest;
 - a bank card when they hold 16–19 digits starting 2–6, 8 or 9 split as cards are printed (fours, 6 + the
@@ -43,7 +42,7 @@ _CHINESE_DIGITS = {
 # Decimal digits of every script (\d is Unicode-aware), the circled, parenthesized, super- and subscript ones, and
 # Chinese numerals.
 _D = (
-    "[\\d〇零○一二三四五六七八九壹贰叁肆伍陆柒捌玖幺\u2460-\u2468\u2474-\u247c\u2488-\u2490\u24ea\u24f5-\u24fd\u24ff\u2776-\u277e\u2780-\u2788\u278a-\u2792"
+    f"[\\d{''.join(_CHINESE_DIGITS)}\u2460-\u2468\u2474-\u247c\u2488-\u2490\u24ea\u24f5-\u24fd\u24ff\u2776-\u277e\u2780-\u2788\u278a-\u2792"
     "\u00b2\u00b3\u00b9\u2070\u2074-\u2079\u2080-\u2089]"
 )
 _X = "[XxＸｘ]"

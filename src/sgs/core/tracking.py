@@ -168,9 +168,12 @@ def publish(
             tracked, TrackState.PUBLISHED_ON_TIME, published_at, published_at=published_at, working_days_late=0
         )
     else:
-        late = working_days_late(tracked.deadline, _today(published_at), calendar)
-        if tracked.state is TrackState.OVERDUE:
-            late = max(late, 1)
+        today = _today(published_at)
+        late = (
+            days_late_so_far(tracked.deadline, today, calendar)
+            if tracked.state is TrackState.OVERDUE
+            else working_days_late(tracked.deadline, today, calendar)
+        )
         moved, transition = _move(
             tracked, TrackState.PUBLISHED_LATE, published_at, published_at=published_at, working_days_late=late
         )
